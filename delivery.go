@@ -1,0 +1,164 @@
+package hookflow
+
+import (
+	"net/http"
+	"time"
+)
+
+// Delivery states. A delivery is pending until a sender claims it (sending),
+// and ends in one of the four final states.
+const (
+	// StatePending waits for its due time: a first send, a delayed send or a
+	// retry.
+	StatePending = "pending"
+	// StateSending is claimed by a sender holding a lease; when the lease
+	// expires (the node died) the delivery is claimable again.
+	StateSending   = "sending"
+	StateDelivered = "delivered"
+	StateFailed    = "failed"
+	// StateAborted means the template called abort_message: nothing was sent.
+	StateAborted = "aborted"
+	// StateCancelled means an exception event (or an operator) cancelled a
+	// delayed send before it went out.
+	StateCancelled = "cancelled"
+)
+
+// Final reports whether state is one a delivery never leaves.
+func Final(state string) bool {
+	switch state {
+	case StateDelivered, StateFailed, StateAborted, StateCancelled:
+		return true
+	}
+	return false
+}
+
+// Origins of a delivery.
+const (
+	OriginCampaign   = "campaign"
+	OriginAPIMessage = "api_message"
+)
+
+// Delivery is one webhook to one user: the unit of work of the queue and the
+// activity-log entry users read.
+type Delivery struct {
+	// ID is stable across retries and sent in the Webhook-Id header.
+	ID     string
+	Origin string
+	// CampaignID is set for campaign deliveries.
+	CampaignID string
+	// DispatchID groups the deliveries of one trigger or API call.
+	DispatchID string
+	SendID     string
+	UserID     string
+	// ExternalID is the user's external id at enqueue time, for the log.
+	ExternalID string
+	State      string
+	// Payload is what the template reads besides the profile.
+	Payload Payload
+	// Request is the rendered request, nil until rendered. Rendered once,
+	// the same bytes go out on every attempt.
+	Request *Request
+	// Attempts counts HTTP attempts made so far.
+	Attempts    int
+	DueAt       time.Time
+	LeaseUntil  time.Time
+	LastStatus  int
+	LastError   string
+	AbortReason string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	// FirstAttemptAt is when the first attempt started; the retry window is
+	// measured from it. Zero before the first attempt.
+	FirstAttemptAt time.Time
+}
+
+// Payload carries the per-send data a template can read beyond the profile.
+type Payload struct {
+	// Event is the event that triggered an action-based send.
+	Event *EventPayload `json:"event,omitempty"`
+	// TriggerProperties are api_trigger_properties of an API send.
+	TriggerProperties map[string]any `json:"trigger_properties,omitempty"`
+	// Context is a journey's context (reserved for journeys).
+	Context map[string]any `json:"context,omitempty"`
+}
+
+// EventPayload is the triggering event as a template sees it.
+type EventPayload struct {
+	Name       string         `json:"name"`
+	Time       time.Time      `json:"time"`
+	Properties map[string]any `json:"properties,omitempty"`
+}
+
+// Request is a rendered webhook request, exactly as it will be sent.
+type Request struct {
+	Method string `json:"method"`
+	URL    string `json:"url"`
+	// Headers keep the template's order; names may repeat.
+	Headers []Header `json:"headers"`
+	Body    []byte   `json:"body"`
+}
+
+// HTTPHeader returns the headers as an http.Header.
+func (r *Request) HTTPHeader() http.Header {
+	h := make(http.Header, len(r.Headers))
+	for _, kv := range r.Headers {
+		h.Add(kv.Name, kv.Value)
+	}
+	return h
+}
+
+// Attempt is one HTTP exchange of a delivery, kept for the activity log.
+type Attempt struct {
+	DeliveryID string `json:"-"`
+	// Number is 1 for the first attempt.
+	Number    int           `json:"number"`
+	StartedAt time.Time     `json:"started_at"`
+	Duration  time.Duration `json:"-"`
+	// Status is the HTTP status, or 0 when no response arrived.
+	Status          int         `json:"status"`
+	ResponseHeaders http.Header `json:"response_headers,omitempty"`
+	// ResponseBody is capped; Truncated says the receiver sent more.
+	ResponseBody []byte `json:"-"`
+	Truncated    bool   `json:"truncated"`
+	// Error is the transport error (connection refused, timeout, …) or why a
+	// response counts as a failure (a redirect's Location).
+	Error string `json:"error,omitempty"`
+	// ErrorKind classifies Error: timeout, connect, dns, tls, reset,
+	// redirect, status, or empty.
+	ErrorKind string `json:"error_kind,omitempty"`
+}
+
+// RenderResult is what rendering decided for one claimed delivery.
+type RenderResult struct {
+	DeliveryID string
+	// Request is set when rendering succeeded.
+	Request *Request
+	// AbortReason is set when the template called abort_message.
+	AbortReason string
+	// Error is set when rendering failed; the delivery fails, not retried.
+	Error string
+}
+
+// Completion is the outcome of one attempt, as stored in one batched write:
+// the attempt row and the delivery's next state.
+type Completion struct {
+	Attempt Attempt
+	// State is StateDelivered, StateFailed or StatePending (retry at DueAt).
+	State string
+	DueAt time.Time
+}
+
+// DeliveryFilter selects deliveries for the activity log. Zero fields do
+// not filter. Results are newest first.
+type DeliveryFilter struct {
+	CampaignID string
+	// UserID matches the braze id or the external id.
+	UserID     string
+	State      string
+	DispatchID string
+	Since      time.Time
+	Until      time.Time
+	// Before is the paging cursor: only deliveries whose ID sorts before it.
+	Before string
+	Limit  int
+}

@@ -1,0 +1,138 @@
+package hookflow
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the storage contract. Every backend (SQLite, PostgreSQL)
+// implements it and passes the same conformance suite. Methods return
+// ErrNotFound and ErrConflict rather than driver errors.
+type Store interface {
+	// Update runs fn in one write transaction. If fn returns an error, nothing
+	// it wrote is kept. Intake and API sends run in Update so that an accepted
+	// event and the deliveries it causes are stored together or not at all.
+	Update(ctx context.Context, fn func(Tx) error) error
+
+	GetUser(ctx context.Context, ref UserRef) (*User, error)
+	// ListEvents returns a user's events, newest first.
+	ListEvents(ctx context.Context, userID string, limit int) ([]*Event, error)
+
+	// CreateCampaign stores c, which carries its ID, with Version 1.
+	CreateCampaign(ctx context.Context, c *Campaign) error
+	// UpdateCampaign replaces the stored campaign whose ID and Version match
+	// c, and increments c.Version; ErrConflict if the version moved on.
+	UpdateCampaign(ctx context.Context, c *Campaign) error
+	GetCampaign(ctx context.Context, id string) (*Campaign, error)
+	ListCampaigns(ctx context.Context, f CampaignFilter) ([]*Campaign, error)
+	CampaignStats(ctx context.Context, id string) (CampaignStats, error)
+
+	// GetAPIMessage returns the webhook of a /messages/send dispatch.
+	GetAPIMessage(ctx context.Context, dispatchID string) (*Webhook, error)
+
+	CreateKey(ctx context.Context, k *APIKey) error
+	// KeyByHash finds a key that is not revoked by the hash of its secret.
+	KeyByHash(ctx context.Context, hash string) (*APIKey, error)
+	ListKeys(ctx context.Context) ([]*APIKey, error)
+	RevokeKey(ctx context.Context, id string, at time.Time) error
+
+	// Claim leases up to limit deliveries that are due: pending with DueAt <=
+	// now, or sending with an expired lease. Each comes back in StateSending
+	// with LeaseUntil = now+lease, oldest due first.
+	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error)
+	// SaveRendered stores rendered requests in one write. A result with an
+	// AbortReason ends its delivery aborted; one with an Error ends it failed.
+	SaveRendered(ctx context.Context, now time.Time, results []RenderResult) error
+	// Complete records attempts and next states in one write.
+	Complete(ctx context.Context, now time.Time, cs []Completion) error
+	// NextDue returns the earliest DueAt of a pending delivery, and the
+	// earliest lease expiry of a sending one, whichever is sooner.
+	NextDue(ctx context.Context) (time.Time, bool, error)
+
+	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
+	// GetDelivery returns a delivery and its attempts, oldest first.
+	GetDelivery(ctx context.Context, id string) (*Delivery, []Attempt, error)
+
+	Close() error
+}
+
+// Tx is the view of the store inside one write transaction. It is bound to
+// the context given to Update.
+type Tx interface {
+	FindUser(ref UserRef) (*User, error)
+	// InsertUser stores a new profile with its aliases.
+	InsertUser(u *User) error
+	// UpdateUser replaces the profile's external id, aliases and attributes
+	// and sets UpdatedAt.
+	UpdateUser(u *User) error
+	// EachUser calls fn for every profile, in ID order, stopping at the
+	// first error.
+	EachUser(fn func(*User) error) error
+	InsertEvents(evs []*Event) error
+
+	GetCampaign(id string) (*Campaign, error)
+	// TriggeredCampaigns returns the active action-based campaigns whose
+	// trigger matches ev (filters not applied).
+	TriggeredCampaigns(ev *Event) ([]*Campaign, error)
+	// ExceptionCampaigns returns the active action-based campaigns that list
+	// eventName among their exception events.
+	ExceptionCampaigns(eventName string) ([]*Campaign, error)
+
+	// LastSendAt returns when the user was last enqueued a delivery of the
+	// campaign that was not aborted or cancelled.
+	LastSendAt(campaignID, userID string) (time.Time, bool, error)
+	Enqueue(ds []*Delivery) error
+	// CancelPending cancels the user's pending deliveries of the campaign
+	// that have made no attempt yet, recording reason; returns how many.
+	CancelPending(campaignID, userID, reason string, now time.Time) (int, error)
+	SaveAPIMessage(dispatchID string, w Webhook, now time.Time) error
+}
+
+// CampaignFilter selects campaigns for listing. Zero fields do not filter.
+type CampaignFilter struct {
+	State string
+	Limit int
+}
+
+// APIKey is a REST API key. Only the SHA-256 of its secret is stored.
+type APIKey struct {
+	ID   string
+	Name string
+	// Hash is the hex SHA-256 of the whole secret.
+	Hash string
+	// Prefix is the first characters of the secret, shown to help people
+	// tell keys apart.
+	Prefix    string
+	Scopes    []string
+	CreatedAt time.Time
+	RevokedAt time.Time
+}
+
+// Allows reports whether the key grants scope.
+func (k *APIKey) Allows(scope string) bool {
+	for _, s := range k.Scopes {
+		if s == scope || s == ScopeAll {
+			return true
+		}
+	}
+	return false
+}
+
+// Scopes use Braze's permission names for Braze's endpoints and hookflow.*
+// names for Hookflow's own management API.
+const (
+	ScopeAll                  = "all"
+	ScopeUsersTrack           = "users.track"
+	ScopeMessagesSend         = "messages.send"
+	ScopeCampaignsTriggerSend = "campaigns.trigger.send"
+	ScopeCampaignsRead        = "hookflow.campaigns.read"
+	ScopeCampaignsWrite       = "hookflow.campaigns.write"
+	ScopeDeliveriesRead       = "hookflow.deliveries.read"
+	ScopeUsersRead            = "hookflow.users.read"
+)
+
+// KnownScopes lists every scope a key can be given.
+var KnownScopes = []string{
+	ScopeAll, ScopeUsersTrack, ScopeMessagesSend, ScopeCampaignsTriggerSend,
+	ScopeCampaignsRead, ScopeCampaignsWrite, ScopeDeliveriesRead, ScopeUsersRead,
+}
