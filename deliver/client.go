@@ -41,6 +41,12 @@ type Options struct {
 	// destinations. Its error ends the attempt as "refused", and its text
 	// is shown to the user unchanged.
 	DialControl func(network, address string, c syscall.RawConn) error
+	// DialContext, when set, dials every connection instead of the
+	// built-in dialer, and DialControl is then ignored. It is meant for
+	// netguard.Guard.DialContext, which also honours host name allow
+	// entries; a *netguard.RefusedError from it ends the attempt as
+	// "refused".
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Signer signs every attempt of Send; nil sends unsigned. Use SendSigned
 	// for per-campaign secrets.
 	Signer *signature.Signer
@@ -80,17 +86,24 @@ func NewClient(o Options) *Client {
 		}
 	}
 
+	dial := dialer.DialContext
+	if o.DialContext != nil {
+		dial = o.DialContext
+	}
+
 	transport := &http.Transport{
 		// No proxy from the environment: the dial guard must see the real
 		// destination, not a proxy's address.
 		Proxy:               nil,
-		DialContext:         dialer.DialContext,
+		DialContext:         dial,
 		TLSClientConfig:     o.TLSConfig,
 		ForceAttemptHTTP2:   true,
 		MaxConnsPerHost:     o.MaxConnsPerHost,
 		MaxIdleConns:        4 * o.MaxConnsPerHost,
 		MaxIdleConnsPerHost: o.MaxConnsPerHost,
 		IdleConnTimeout:     90 * time.Second,
+		// Response headers are stored with every attempt; keep them small.
+		MaxResponseHeaderBytes: 64 << 10,
 		// Send exactly the template's headers: no Accept-Encoding added,
 		// and the stored response body is what the receiver sent.
 		DisableCompression: true,
@@ -205,7 +218,7 @@ func judgeStatus(resp *http.Response) (kind, text string) {
 		return KindRedirect, fmt.Sprintf("redirect to %s not followed (status %d)",
 			resp.Header.Get("Location"), s)
 	}
-	return KindStatus, "status " + resp.Status
+	return KindStatus, "status " + strings.TrimSpace(resp.Status)
 }
 
 // build turns the rendered request into an *http.Request for this attempt.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/netguard"
 	"github.com/hookflow/hookflow/signature"
 )
 
@@ -540,5 +541,68 @@ func TestCanceledContextRetries(t *testing.T) {
 	a := c.Send(ctx, "dlv_16", post(rcv.URL, "{}"), 1, t0)
 	if a.ErrorKind != KindCanceled || Classify(a) != Retry {
 		t.Fatalf("attempt %d %q %q, want a retried cancel", a.Status, a.ErrorKind, a.Error)
+	}
+}
+
+// TestNetguardDialContext wires the real guard in: a loopback receiver is
+// refused with the guard's own message, and delivered to once allowed.
+func TestNetguardDialContext(t *testing.T) {
+	rcv := newReceiver(t, status(200))
+
+	guard, err := netguard.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, Options{DialContext: guard.DialContext(nil)})
+	a := c.Send(context.Background(), "dlv_17", post(rcv.URL, "{}"), 1, t0)
+	if a.ErrorKind != KindRefused || Classify(a) != Fail || !strings.Contains(a.Error, "allow-listed") {
+		t.Fatalf("attempt %d %q %q, want refused by the guard", a.Status, a.ErrorKind, a.Error)
+	}
+	if n := len(rcv.requests()); n != 0 {
+		t.Fatalf("receiver got %d requests, want 0", n)
+	}
+
+	allowing, err := netguard.New([]string{"127.0.0.0/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = newClient(t, Options{DialContext: allowing.DialContext(nil)})
+	if a := c.Send(context.Background(), "dlv_17", post(rcv.URL, "{}"), 2, t0); Classify(a) != Delivered {
+		t.Fatalf("allowed attempt %d %q %q, want delivered", a.Status, a.ErrorKind, a.Error)
+	}
+}
+
+// TestRedirectToCanary is E5: a redirect to another origin never opens a
+// connection there, so no header or signature can reach it.
+func TestRedirectToCanary(t *testing.T) {
+	var mu sync.Mutex
+	conns := 0
+	canary := httptest.NewUnstartedServer(status(200))
+	canary.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
+	}
+	canary.Start()
+	defer canary.Close()
+
+	rcv := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, canary.URL+"/steal", http.StatusFound)
+	})
+	signer, _ := signature.NewSigner(signature.NewSecret())
+	c := newClient(t, Options{Signer: signer})
+
+	a := c.Send(context.Background(), "dlv_18", post(rcv.URL, "{}",
+		hookflow.Header{Name: "X-Api-Key", Value: "secret"}), 1, t0)
+
+	if a.ErrorKind != KindRedirect || !strings.Contains(a.Error, canary.URL+"/steal") {
+		t.Fatalf("attempt %d %q %q, want a redirect showing the Location", a.Status, a.ErrorKind, a.Error)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if conns != 0 {
+		t.Fatalf("canary saw %d connections, want 0", conns)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"net"
 	"strings"
 	"syscall"
+
+	"github.com/hookflow/hookflow/netguard"
 )
 
 // Error kinds recorded in hookflow.Attempt.ErrorKind.
@@ -62,6 +64,10 @@ func classifyError(ctx context.Context, err error) (kind, text string) {
 	var refused refusedError
 	if errors.As(err, &refused) {
 		return KindRefused, refused.Error()
+	}
+	var guarded *netguard.RefusedError
+	if errors.As(err, &guarded) {
+		return KindRefused, guarded.Error()
 	}
 	var request requestError
 	if errors.As(err, &request) {
