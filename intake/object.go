@@ -1,0 +1,258 @@
+package intake
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/hookflow/hookflow"
+)
+
+// field is one key of a request object with its decoded value.
+type field struct {
+	key   string
+	value any
+}
+
+// object is a request object with its keys in request order, so attribute
+// operations apply in the order the caller wrote them.
+type object []field
+
+// get returns the value of key, the last one if the key is repeated (as
+// encoding/json would).
+func (o object) get(key string) (any, bool) {
+	for i := len(o) - 1; i >= 0; i-- {
+		if o[i].key == key {
+			return o[i].value, true
+		}
+	}
+	return nil, false
+}
+
+// itemError is a problem with one object; its message becomes the "type" of
+// Braze's errors[] entry.
+type itemError string
+
+func (e itemError) Error() string { return string(e) }
+
+// failf formats an item error.
+func failf(format string, args ...any) error {
+	return itemError(fmt.Sprintf(format, args...))
+}
+
+// decodeObject decodes raw, one element of a top-level array, keeping key
+// order. raw is known to be valid JSON.
+func decodeObject(raw json.RawMessage) (object, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, fmt.Errorf("decode object: %w", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, failf("the object must be a JSON object, not %s", jsonKind(raw))
+	}
+
+	var obj object
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("decode object key: %w", err)
+		}
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("decode object value: %w", err)
+		}
+		key := tok.(string)
+		v, err = normalize(v)
+		if err != nil {
+			return nil, failf("%q: %v", key, err)
+		}
+		obj = append(obj, field{key: key, value: v})
+	}
+	return obj, nil
+}
+
+// normalize replaces every json.Number in v by int64 when it is an integer
+// literal that fits, float64 otherwise.
+func normalize(v any) (any, error) {
+	switch v := v.(type) {
+	case json.Number:
+		return number(v)
+	case map[string]any:
+		for k, e := range v {
+			n, err := normalize(e)
+			if err != nil {
+				return nil, err
+			}
+			v[k] = n
+		}
+	case []any:
+		for i, e := range v {
+			n, err := normalize(e)
+			if err != nil {
+				return nil, err
+			}
+			v[i] = n
+		}
+	}
+	return v, nil
+}
+
+// number converts a JSON number literal.
+func number(n json.Number) (any, error) {
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		return i, nil
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil {
+		return nil, fmt.Errorf("number %s is out of range", n)
+	}
+	return f, nil
+}
+
+// jsonKind names the JSON type of raw for error messages.
+func jsonKind(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// kindOf names the JSON type of a decoded value for error messages.
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int64, float64, int, json.Number:
+		return "a number"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// quote renders a user's value in an error message: a string quoted, any
+// other value as JSON, shortened so one bad value cannot make the response
+// huge.
+func quote(v any) string {
+	s, isString := v.(string)
+	if !isString {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return kindOf(v)
+		}
+		s = string(b)
+	}
+	const max = 64
+	if utf8.RuneCountInString(s) > max {
+		s = string([]rune(s)[:max]) + "…"
+	}
+	if isString {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// Keys that identify the user rather than describe it.
+const (
+	keyExternalID = "external_id"
+	keyBrazeID    = "braze_id"
+	keyAlias      = "user_alias"
+	keyEmail      = "email"
+	keyUpdateOnly = "_update_existing_only"
+)
+
+var errNoRef = itemError("'external_id', 'braze_id', 'user_alias' or 'email' is required")
+
+// parseRef picks the identifier that names the user, by Braze's priority:
+// external_id, braze_id, user_alias, email. A null identifier counts as
+// absent; the lower-priority ones are not examined.
+func parseRef(obj object) (hookflow.UserRef, error) {
+	if v, ok := obj.get(keyExternalID); ok && v != nil {
+		s, err := identifier(keyExternalID, v)
+		return hookflow.UserRef{ExternalID: s}, err
+	}
+	if v, ok := obj.get(keyBrazeID); ok && v != nil {
+		s, err := identifier(keyBrazeID, v)
+		return hookflow.UserRef{BrazeID: s}, err
+	}
+	if v, ok := obj.get(keyAlias); ok && v != nil {
+		a, err := alias(v)
+		return hookflow.UserRef{Alias: a}, err
+	}
+	if v, ok := obj.get(keyEmail); ok && v != nil {
+		s, err := identifier(keyEmail, v)
+		if err == nil && !isEmail(s) {
+			err = failf("'email' is not a valid email address: %s", quote(s))
+		}
+		return hookflow.UserRef{Email: s}, err
+	}
+	if _, ok := obj.get("phone"); ok {
+		return hookflow.UserRef{}, itemError("'phone' as an identifier is not supported by Hookflow; " +
+			"use 'external_id', 'braze_id', 'user_alias' or 'email'")
+	}
+	return hookflow.UserRef{}, errNoRef
+}
+
+// identifier checks a string identifier.
+func identifier(key string, v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", failf("'%s' must be a string, not %s", key, kindOf(v))
+	}
+	if s == "" {
+		return "", failf("'%s' must not be empty", key)
+	}
+	return s, nil
+}
+
+// alias checks a user_alias object.
+func alias(v any) (*hookflow.Alias, error) {
+	errBad := itemError("'user_alias' must be an object with non-empty string " +
+		"'alias_name' and 'alias_label'")
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errBad
+	}
+	name, _ := m["alias_name"].(string)
+	label, _ := m["alias_label"].(string)
+	if name == "" || label == "" {
+		return nil, errBad
+	}
+	return &hookflow.Alias{Name: name, Label: label}, nil
+}
+
+// updateOnly reads _update_existing_only, false when absent or null.
+func updateOnly(obj object) (bool, error) {
+	v, ok := obj.get(keyUpdateOnly)
+	if !ok || v == nil {
+		return false, nil
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, failf("'%s' must be a boolean, not %s", keyUpdateOnly, kindOf(v))
+	}
+	return b, nil
+}
