@@ -86,8 +86,12 @@ func (g *Guard) resolve(ctx context.Context, r *net.Resolver, family, host strin
 		if err := g.judgeAll(host, addrs, false); err != nil {
 			return nil, err
 		}
-		// The first reading is inet_aton's, which is what a C-based
+		// A standard spelling is dialled as written, keeping its zone;
+		// otherwise the first reading, inet_aton's, which is what a C-based
 		// client would have connected to.
+		if a, err := netip.ParseAddr(host); err == nil {
+			return []netip.Addr{a.Unmap()}, nil
+		}
 		return addrs[:1], nil
 	}
 	if err := g.checkHost(host); err != nil {
