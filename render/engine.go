@@ -1,0 +1,167 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hookflow/hookflow"
+	"github.com/osteele/liquid"
+	lrender "github.com/osteele/liquid/render"
+)
+
+// DefaultAbortReason is the reason of an abort_message given none, the text
+// Braze logs in that case.
+const DefaultAbortReason = "{% abort_message %} called"
+
+// AbortError reports that the template called abort_message: this user's
+// send is cancelled, not failed.
+type AbortError struct {
+	Reason string
+}
+
+func (e *AbortError) Error() string { return "message aborted: " + e.Reason }
+
+// Error reports a render failure of one part of the webhook. The delivery
+// fails and must not be retried: rendering again gives the same result.
+type Error struct {
+	// Part names the part in the terms of Check, e.g. "webhook.url" or
+	// "webhook.headers[1].value"; "webhook.body" for the body as a whole.
+	Part   string
+	Reason string
+	// Err is the underlying error, when there is one.
+	Err error
+}
+
+func (e *Error) Error() string { return "render " + e.Part + ": " + e.Reason }
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Engine compiles webhooks in Braze's Liquid dialect. It is safe for
+// concurrent use; one per process is enough.
+type Engine struct {
+	liquid *liquid.Engine
+	clock  hookflow.Clock
+}
+
+// NewEngine returns an Engine whose 'now' is the system clock.
+func NewEngine() *Engine { return NewEngineWithClock(hookflow.SystemClock{}) }
+
+// NewEngineWithClock returns an Engine whose 'now' (as in
+// {{ 'now' | date: '%Y' }}) is read from clock.
+func NewEngineWithClock(clock hookflow.Clock) *Engine {
+	e := &Engine{liquid: liquid.NewEngine(), clock: clock}
+	addFilters(e.liquid, e.now)
+	e.liquid.RegisterTag("abort_message", abortTag)
+	e.liquid.RegisterTag(outputTag, outputTagRender)
+	// include would read files; checkTag refuses it at save time, and this
+	// keeps it refused should a template get past that.
+	e.liquid.RegisterTag("include", func(lrender.Context) (string, error) {
+		return "", errors.New("include is not supported")
+	})
+	return e
+}
+
+func (e *Engine) now() time.Time { return e.clock.Now() }
+
+// abortTag raises the AbortError that Render returns; osteele/liquid stops
+// rendering at the first error a tag returns.
+func abortTag(ctx lrender.Context) (string, error) {
+	reason := abortReason(ctx.TagArgs())
+	if reason == "" {
+		reason = DefaultAbortReason
+	}
+	return "", &AbortError{Reason: reason}
+}
+
+// outputTagRender prints an output that spans lines, which osteele/liquid
+// does not recognise as {{ }}; rewrite turns it into this tag.
+func outputTagRender(ctx lrender.Context) (string, error) {
+	v, err := ctx.EvaluateString(ctx.TagArgs())
+	if err != nil {
+		return "", err
+	}
+	return show(v), nil
+}
+
+// part is one compiled template of a webhook.
+type part struct {
+	field string
+	tpl   *liquid.Template
+}
+
+var (
+	liquidPrefix = regexp.MustCompile(`^Liquid error(?: \(line \d+\))?: `)
+	rootLookup   = regexp.MustCompile(rootName + `\[\\?["']([^"'\\]*)\\?["']\]`)
+	showCall     = regexp.MustCompile(`\s*\|\s*` + showFilter + `\s*`)
+)
+
+// parse compiles one template, reporting a problem as a ValidationError on
+// field with the line number and the parser's reason.
+func (e *Engine) parse(field, src string) (part, error) {
+	rewritten, err := rewrite(src)
+	if err != nil {
+		return part{}, &hookflow.ValidationError{Field: field, Reason: err.Error()}
+	}
+	// Line 1, not osteele/liquid's default 0, so errors count lines from 1.
+	tpl, serr := e.liquid.ParseTemplateLocation([]byte(rewritten), "", 1)
+	if serr != nil {
+		return part{}, &hookflow.ValidationError{Field: field, Reason: liquidReason(serr)}
+	}
+	return part{field: field, tpl: tpl}, nil
+}
+
+// liquidReason formats an osteele/liquid error as "line N: reason".
+func liquidReason(err liquid.SourceError) string {
+	msg := liquidPrefix.ReplaceAllString(err.Error(), "")
+	msg = showCall.ReplaceAllString(msg, "")
+	msg = strings.Replace(msg, `syntax error in "" in`, "missing expression in", 1)
+	msg = rootLookup.ReplaceAllString(msg, "$${$1}")
+	line := err.LineNumber()
+	if line < 1 {
+		line = 1
+	}
+	return fmt.Sprintf("line %d: %s", line, msg)
+}
+
+// render renders one part with fresh bindings, so an assign in one part
+// is not seen by another (as in Braze, where each field renders alone).
+func (p part) render(d Data) (s string, err error) {
+	// A filter or osteele/liquid itself may panic; that fails this part
+	// only. The reason keeps the first line: osteele/liquid appends a stack.
+	defer func() {
+		if r := recover(); r != nil {
+			msg, _, _ := strings.Cut(fmt.Sprint(r), "\n")
+			s, err = "", &Error{Part: p.field, Reason: "internal error: " + msg}
+		}
+	}()
+
+	out, serr := p.tpl.RenderString(d.bindings())
+	if serr == nil {
+		return strings.ToValidUTF8(out, "\uFFFD"), nil
+	}
+	if abort := findAbort(serr); abort != nil {
+		return "", abort
+	}
+	return "", &Error{Part: p.field, Reason: liquidReason(serr), Err: serr}
+}
+
+// findAbort digs an AbortError out of osteele/liquid's error wrapping, which
+// exposes causes through Cause rather than Unwrap.
+func findAbort(err error) *AbortError {
+	for err != nil {
+		var abort *AbortError
+		if errors.As(err, &abort) {
+			return abort
+		}
+		c, ok := err.(interface{ Cause() error })
+		if !ok {
+			return nil
+		}
+		err = c.Cause()
+	}
+	return nil
+}
