@@ -30,7 +30,7 @@ func testData() Data {
 				"phone": "+15551234567", "home_city": "Paris", "country": "FR",
 				"language": "fr", "gender": "F", "dob": "1990-05-17",
 				"time_zone": "Europe/Paris",
-				"plan":       "pro", "Favorite Color": "teal", "visits": 12.0,
+				"plan":      "pro", "Favorite Color": "teal", "visits": 12.0,
 				"score": 2.5, "vip": true, "tags": []any{"a", "b"},
 				"address": map[string]any{"city": "Lyon", "zip": "69001"},
 				"empty_s": "", "no": false, "none": []any{}, "nohash": map[string]any{},
