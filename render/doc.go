@@ -13,6 +13,8 @@
 //     push_subscribe, date_of_first_session, date_of_last_session,
 //     image_url, user_id (the external id), braze_id (the Hookflow id) and
 //     random_bucket_number (0-9999, stable per user, derived from braze_id).
+//     Every standard attribute is also readable under its stored name
+//     (${email}, ${home_city}, …).
 //   - {{custom_attribute.${name}}}: any attribute of the profile, standard
 //     ones included, under its stored name.
 //   - {{event_properties.${name}}}: the triggering event's properties;
@@ -48,5 +50,7 @@
 //
 // Known differences from Braze: hash keys print sorted (profiles are stored
 // as Go maps, so the order they were sent in is lost); a number that is
-// integral prints without ".0" even where Ruby would print a Float.
+// integral is treated as an Integer, since JSON decoding cannot tell 2 from
+// 2.0, so it prints without ".0" and divided_by on two such numbers
+// divides as integers.
 package render

@@ -127,9 +127,10 @@ func liquidReason(err liquid.SourceError) string {
 	return fmt.Sprintf("line %d: %s", line, msg)
 }
 
-// render renders one part with fresh bindings, so an assign in one part
-// is not seen by another (as in Braze, where each field renders alone).
-func (p part) render(d Data) (s string, err error) {
+// render renders one part. osteele/liquid copies the bindings before each
+// render, so an assign in one part is not seen by another (as in Braze,
+// where each field renders alone) and one bindings map serves every part.
+func (p part) render(vars map[string]any) (s string, err error) {
 	// A filter or osteele/liquid itself may panic; that fails this part
 	// only. The reason keeps the first line: osteele/liquid appends a stack.
 	defer func() {
@@ -139,7 +140,7 @@ func (p part) render(d Data) (s string, err error) {
 		}
 	}()
 
-	out, serr := p.tpl.RenderString(d.bindings())
+	out, serr := p.tpl.RenderString(vars)
 	if serr == nil {
 		return strings.ToValidUTF8(out, "\uFFFD"), nil
 	}

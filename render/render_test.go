@@ -496,3 +496,25 @@ func mustRender(t *testing.T, w hookflow.Webhook, d Data) *hookflow.Request {
 	}
 	return req
 }
+
+// BenchmarkRender renders a typical webhook: a templated URL, two headers
+// and a four-pair JSON body.
+func BenchmarkRender(b *testing.B) {
+	w := hookflow.Webhook{Method: "POST", URL: "https://api.example.com/users/{{${user_id}}}",
+		Headers:  []hookflow.Header{{Name: "Authorization", Value: "Bearer k"}, {Name: "X-Plan", Value: "{{custom_attribute.${plan}}}"}},
+		BodyType: hookflow.BodyJSON,
+		BodyPairs: []hookflow.KeyValue{
+			{Key: "name", Value: "{{${first_name} | default: 'there'}}"}, {Key: "level", Value: "{{event_properties.${level}}}"},
+			{Key: "qty", Value: "{{event_properties.${qty} | plus: 1}}"}, {Key: "coupon", Value: "{{api_trigger_properties.${coupon}}}"}}}
+	tpl, err := NewEngine().Compile(w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := testData()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tpl.Render(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -24,14 +24,15 @@ func (t *Template) Render(d Data) (req *hookflow.Request, err error) {
 		}
 	}()
 
+	vars := d.bindings()
 	req = &hookflow.Request{Method: t.method}
 	field = t.url.field
-	if req.URL, err = t.renderURL(d); err != nil {
+	if req.URL, err = t.renderURL(vars); err != nil {
 		return nil, err
 	}
 	for _, h := range t.headers {
 		field = h.value.field
-		v, err := renderHeader(h, d)
+		v, err := renderHeader(h, vars)
 		if err != nil {
 			return nil, err
 		}
@@ -45,12 +46,12 @@ func (t *Template) Render(d Data) (req *hookflow.Request, err error) {
 	field = "webhook.body"
 	switch t.bodyType {
 	case hookflow.BodyJSON:
-		req.Body, err = t.renderPairs(d)
+		req.Body, err = t.renderPairs(vars)
 		if err == nil && contentType(req.Headers) == "" {
 			req.Headers = append(req.Headers, hookflow.Header{Name: "Content-Type", Value: "application/json"})
 		}
 	case hookflow.BodyRaw:
-		req.Body, err = t.renderRaw(d, contentType(req.Headers))
+		req.Body, err = t.renderRaw(vars, contentType(req.Headers))
 	}
 	if err != nil {
 		return nil, err
@@ -58,8 +59,8 @@ func (t *Template) Render(d Data) (req *hookflow.Request, err error) {
 	return req, nil
 }
 
-func (t *Template) renderURL(d Data) (string, error) {
-	s, err := t.url.render(d)
+func (t *Template) renderURL(vars map[string]any) (string, error) {
+	s, err := t.url.render(vars)
 	if err != nil {
 		return "", err
 	}
@@ -73,8 +74,8 @@ func (t *Template) renderURL(d Data) (string, error) {
 // renderHeader renders one header value. A line break in it would let user
 // data add headers of its own (R8), and other control characters are
 // refused by HTTP, so both fail the render rather than being cleaned up.
-func renderHeader(h headerTemplate, d Data) (string, error) {
-	v, err := h.value.render(d)
+func renderHeader(h headerTemplate, vars map[string]any) (string, error) {
+	v, err := h.value.render(vars)
 	if err != nil {
 		return "", err
 	}
@@ -93,32 +94,32 @@ func renderHeader(h headerTemplate, d Data) (string, error) {
 // keys in the order authored, nothing HTML-escaped. Serialising here rather
 // than templating JSON by hand is what keeps user data from breaking the
 // body (R1).
-func (t *Template) renderPairs(d Data) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
+func (t *Template) renderPairs(vars map[string]any) ([]byte, error) {
+	var body bytes.Buffer
+	body.WriteByte('{')
 	for i, p := range t.pairs {
-		v, err := p.value.render(d)
+		v, err := p.value.render(vars)
 		if err != nil {
 			return nil, err
 		}
 		if i > 0 {
-			b.WriteByte(',')
+			body.WriteByte(',')
 		}
 		k, _ := marshalJSON(p.key)
 		s, _ := marshalJSON(v)
-		b.WriteString(k)
-		b.WriteByte(':')
-		b.WriteString(s)
+		body.WriteString(k)
+		body.WriteByte(':')
+		body.WriteString(s)
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	body.WriteByte('}')
+	return body.Bytes(), nil
 }
 
 // renderRaw renders a raw body. It may be JSON only once rendered (R7), so
 // it is checked here: a body that says it is JSON and is not would be
 // refused by the receiver, or worse, misread.
-func (t *Template) renderRaw(d Data, ctype string) ([]byte, error) {
-	s, err := t.raw.render(d)
+func (t *Template) renderRaw(vars map[string]any, ctype string) ([]byte, error) {
+	s, err := t.raw.render(vars)
 	if err != nil {
 		return nil, err
 	}

@@ -51,7 +51,8 @@ var (
 // author wrote:
 //
 //   - a.${name} becomes a["name"] and a bare ${name} becomes __braze["name"];
-//   - {{ expr }} becomes {{ expr | __show }};
+//   - {{ expr }} becomes {{ expr | __show }}, or {% __out expr %} when it
+//     spans lines;
 //   - the arguments of abort_message are checked and left for the tag.
 //
 // Text inside raw and comment blocks is copied untouched.
