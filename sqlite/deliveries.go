@@ -1,0 +1,320 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hookflow/hookflow"
+)
+
+const deliveryColumns = `id, origin, campaign_id, dispatch_id, send_id, user_id,
+	external_id, state, payload, request_method, request_url, request_headers,
+	request_body, attempts, due_at, lease_until, last_status, last_error,
+	abort_reason, first_attempt_at, created_at, updated_at`
+
+func scanDelivery(r scanner) (*hookflow.Delivery, error) {
+	var d hookflow.Delivery
+	var campaign, method, url, headers sql.NullString
+	var payload string
+	var body []byte
+	var due, lease, first, created, updated int64
+	err := r.Scan(&d.ID, &d.Origin, &campaign, &d.DispatchID, &d.SendID, &d.UserID,
+		&d.ExternalID, &d.State, &payload, &method, &url, &headers,
+		&body, &d.Attempts, &due, &lease, &d.LastStatus, &d.LastError,
+		&d.AbortReason, &first, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	d.CampaignID = campaign.String
+	d.DueAt, d.LeaseUntil, d.FirstAttemptAt = fromMicros(due), fromMicros(lease), fromMicros(first)
+	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if err := json.Unmarshal([]byte(payload), &d.Payload); err != nil {
+		return nil, fmt.Errorf("decoding payload of delivery %s: %w", d.ID, err)
+	}
+	if method.Valid {
+		d.Request = &hookflow.Request{Method: method.String, URL: url.String}
+		if len(body) > 0 {
+			d.Request.Body = body
+		}
+		if err := decodeJSON(headers, &d.Request.Headers); err != nil {
+			return nil, fmt.Errorf("decoding request of delivery %s: %w", d.ID, err)
+		}
+	}
+	return &d, nil
+}
+
+func collectDeliveries(rows *sql.Rows) ([]*hookflow.Delivery, error) {
+	defer rows.Close()
+	var ds []*hookflow.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, d)
+	}
+	return ds, rows.Err()
+}
+
+// Enqueue inserts deliveries with one prepared statement. Empty fields get
+// defaults written back into each Delivery: ID a UUIDv7 (time-ordered, so
+// listing by ID is listing by age), State pending, CreatedAt now, UpdatedAt
+// CreatedAt.
+func (t *tx) Enqueue(ds []*hookflow.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	stmt, err := t.q.PrepareContext(t.ctx, `INSERT INTO deliveries (id, origin,
+		campaign_id, dispatch_id, send_id, user_id, external_id, state, payload,
+		request_method, request_url, request_headers, request_body, attempts,
+		due_at, lease_until, last_status, last_error, abort_reason,
+		first_attempt_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("preparing enqueue: %w", err)
+	}
+	defer stmt.Close()
+
+	for _, d := range ds {
+		fillDelivery(d)
+		args, err := deliveryArgs(d)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(t.ctx, args...); err != nil {
+			return fmt.Errorf("enqueueing delivery %s: %w", d.ID, mapErr(err))
+		}
+	}
+	return nil
+}
+
+func fillDelivery(d *hookflow.Delivery) {
+	if d.ID == "" {
+		d.ID = uuid.Must(uuid.NewV7()).String()
+	}
+	if d.State == "" {
+		d.State = hookflow.StatePending
+	}
+	if d.CreatedAt.IsZero() {
+		d.CreatedAt = now()
+	}
+	if d.UpdatedAt.IsZero() {
+		d.UpdatedAt = d.CreatedAt
+	}
+}
+
+// deliveryArgs are the values of every column of d, in deliveryColumns order.
+func deliveryArgs(d *hookflow.Delivery) ([]any, error) {
+	payload, err := json.Marshal(d.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("encoding payload of delivery %s: %w", d.ID, err)
+	}
+	method, url, headers, body, err := requestArgs(d.Request)
+	if err != nil {
+		return nil, fmt.Errorf("encoding request of delivery %s: %w", d.ID, err)
+	}
+	return []any{d.ID, d.Origin, nullString(d.CampaignID), d.DispatchID, d.SendID,
+		d.UserID, d.ExternalID, d.State, string(payload), method, url, headers, body,
+		d.Attempts, micros(d.DueAt), micros(d.LeaseUntil), d.LastStatus, d.LastError,
+		d.AbortReason, micros(d.FirstAttemptAt), micros(d.CreatedAt),
+		micros(d.UpdatedAt)}, nil
+}
+
+// requestArgs splits a request into its columns. The body goes to a BLOB
+// as it is, so the stored bytes are the rendered bytes.
+func requestArgs(r *hookflow.Request) (method, url, headers, body any, err error) {
+	if r == nil {
+		return nil, nil, nil, nil, nil
+	}
+	h, err := json.Marshal(r.Headers)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if r.Body != nil {
+		body = r.Body
+	}
+	return r.Method, r.URL, string(h), body, nil
+}
+
+// Claim leases up to limit due deliveries in one statement: pending ones due
+// by now, and sending ones whose lease expired (their sender died), oldest
+// due first. Each inner select stops at limit rows by its own index.
+func (s *Store) Claim(ctx context.Context, at time.Time, limit int, lease time.Duration) ([]*hookflow.Delivery, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	nowUS := micros(at)
+	rows, err := s.write.QueryContext(ctx, `UPDATE deliveries
+		SET state = 'sending', lease_until = ?, updated_at = ?
+		WHERE id IN (
+			SELECT id FROM (
+				SELECT id, due_at FROM (SELECT id, due_at FROM deliveries
+					WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?)
+				UNION ALL
+				SELECT id, due_at FROM (SELECT id, due_at FROM deliveries
+					WHERE state = 'sending' AND lease_until <= ? ORDER BY lease_until LIMIT ?)
+			) ORDER BY due_at LIMIT ?)
+		RETURNING `+deliveryColumns,
+		micros(at.Add(lease)), nowUS, nowUS, limit, nowUS, limit, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claiming deliveries: %w", mapErr(err))
+	}
+	ds, err := collectDeliveries(rows)
+	if err != nil {
+		return nil, fmt.Errorf("claiming deliveries: %w", mapErr(err))
+	}
+
+	// RETURNING yields rows in no promised order.
+	slices.SortFunc(ds, func(a, b *hookflow.Delivery) int {
+		if c := a.DueAt.Compare(b.DueAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return ds, nil
+}
+
+// SaveRendered stores rendering outcomes in one transaction: a request keeps
+// its delivery sending, an abort ends it aborted, an error ends it failed.
+func (s *Store) SaveRendered(ctx context.Context, at time.Time, results []hookflow.RenderResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	return s.inWrite(ctx, func(t *sql.Tx) error {
+		rendered, err := t.PrepareContext(ctx, `UPDATE deliveries SET request_method = ?,
+			request_url = ?, request_headers = ?, request_body = ?, updated_at = ?
+			WHERE id = ?`)
+		if err != nil {
+			return fmt.Errorf("preparing save rendered: %w", err)
+		}
+		defer rendered.Close()
+		ended, err := t.PrepareContext(ctx, `UPDATE deliveries SET state = ?,
+			abort_reason = ?, last_error = ?, lease_until = 0, updated_at = ?
+			WHERE id = ?`)
+		if err != nil {
+			return fmt.Errorf("preparing save rendered: %w", err)
+		}
+		defer ended.Close()
+
+		for _, r := range results {
+			if err := saveRendered(ctx, rendered, ended, micros(at), r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func saveRendered(ctx context.Context, rendered, ended *sql.Stmt, at int64, r hookflow.RenderResult) error {
+	var res sql.Result
+	var err error
+	switch {
+	case r.AbortReason != "":
+		res, err = ended.ExecContext(ctx, hookflow.StateAborted, r.AbortReason, "", at, r.DeliveryID)
+	case r.Error != "":
+		res, err = ended.ExecContext(ctx, hookflow.StateFailed, "", r.Error, at, r.DeliveryID)
+	case r.Request != nil:
+		method, url, headers, body, encErr := requestArgs(r.Request)
+		if encErr != nil {
+			return fmt.Errorf("encoding request of delivery %s: %w", r.DeliveryID, encErr)
+		}
+		res, err = rendered.ExecContext(ctx, method, url, headers, body, at, r.DeliveryID)
+	default:
+		return fmt.Errorf("saving render of delivery %s: %w", r.DeliveryID,
+			hookflow.Invalid("", "render result has no request, abort or error"))
+	}
+	if err != nil {
+		return fmt.Errorf("saving render of delivery %s: %w", r.DeliveryID, mapErr(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("saving render of delivery %s: %w", r.DeliveryID, hookflow.ErrNotFound)
+	}
+	return nil
+}
+
+// Complete records each attempt and its delivery's next state in one
+// transaction. The attempt number is the caller's; a number already recorded
+// for the delivery (a second sender after a lost lease) is ErrConflict and
+// nothing of the batch is kept.
+func (s *Store) Complete(ctx context.Context, at time.Time, cs []hookflow.Completion) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	return s.inWrite(ctx, func(t *sql.Tx) error {
+		attempt, err := t.PrepareContext(ctx, `INSERT INTO attempts (delivery_id,
+			number, started_at, duration_us, status, response_headers,
+			response_body, truncated, error, error_kind)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return fmt.Errorf("preparing complete: %w", err)
+		}
+		defer attempt.Close()
+		// A zero DueAt (final states) keeps the stored one.
+		next, err := t.PrepareContext(ctx, `UPDATE deliveries SET state = ?,
+			due_at = COALESCE(NULLIF(?, 0), due_at), attempts = ?, last_status = ?,
+			last_error = ?, lease_until = 0, updated_at = ?,
+			first_attempt_at = CASE WHEN first_attempt_at = 0 THEN ?
+				ELSE first_attempt_at END
+			WHERE id = ?`)
+		if err != nil {
+			return fmt.Errorf("preparing complete: %w", err)
+		}
+		defer next.Close()
+
+		for _, c := range cs {
+			if err := complete(ctx, attempt, next, micros(at), c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func complete(ctx context.Context, attempt, next *sql.Stmt, at int64, c hookflow.Completion) error {
+	a := c.Attempt
+	headers, err := encodeJSON(a.ResponseHeaders)
+	if err != nil {
+		return fmt.Errorf("encoding response headers of delivery %s: %w", a.DeliveryID, err)
+	}
+	_, err = attempt.ExecContext(ctx, a.DeliveryID, a.Number, micros(a.StartedAt),
+		a.Duration.Microseconds(), a.Status, headers, a.ResponseBody, a.Truncated,
+		a.Error, a.ErrorKind)
+	if err != nil {
+		return fmt.Errorf("recording attempt %d of delivery %s: %w", a.Number, a.DeliveryID, mapErr(err))
+	}
+
+	_, err = next.ExecContext(ctx, c.State, micros(c.DueAt), a.Number, a.Status,
+		a.Error, at, micros(a.StartedAt), a.DeliveryID)
+	if err != nil {
+		return fmt.Errorf("completing delivery %s: %w", a.DeliveryID, mapErr(err))
+	}
+	return nil
+}
+
+// NextDue returns the earliest due time of a pending delivery or lease expiry
+// of a sending one; false when there is neither.
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var due, lease sql.NullInt64
+	err := s.read.QueryRowContext(ctx, `SELECT
+		(SELECT MIN(due_at) FROM deliveries WHERE state = 'pending'),
+		(SELECT MIN(lease_until) FROM deliveries WHERE state = 'sending')`).Scan(&due, &lease)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("reading next due time: %w", err)
+	}
+	switch {
+	case due.Valid && lease.Valid:
+		return fromMicros(min(due.Int64, lease.Int64)), true, nil
+	case due.Valid:
+		return fromMicros(due.Int64), true, nil
+	case lease.Valid:
+		return fromMicros(lease.Int64), true, nil
+	}
+	return time.Time{}, false, nil
+}

@@ -1,0 +1,132 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hookflow/hookflow"
+)
+
+// CreateKey stores k; ErrConflict if its ID or hash is taken. A zero
+// CreatedAt is set to now.
+func (s *Store) CreateKey(ctx context.Context, k *hookflow.APIKey) error {
+	if k.CreatedAt.IsZero() {
+		k.CreatedAt = now()
+	}
+	scopes, err := json.Marshal(k.Scopes)
+	if err != nil {
+		return fmt.Errorf("encoding scopes of key %s: %w", k.ID, err)
+	}
+	_, err = s.write.ExecContext(ctx, `INSERT INTO api_keys
+		(id, name, hash, prefix, scopes, created_at, revoked_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Name, k.Hash, k.Prefix, string(scopes),
+		micros(k.CreatedAt), micros(k.RevokedAt))
+	if err != nil {
+		return fmt.Errorf("inserting key %s: %w", k.ID, mapErr(err))
+	}
+	return nil
+}
+
+const keyColumns = `id, name, hash, prefix, scopes, created_at, revoked_at`
+
+// KeyByHash returns the key, not revoked, whose secret hashes to hash.
+func (s *Store) KeyByHash(ctx context.Context, hash string) (*hookflow.APIKey, error) {
+	row := s.read.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys
+		WHERE hash = ? AND revoked_at = 0`, hash)
+	k, err := scanKey(row)
+	if err != nil {
+		return nil, fmt.Errorf("finding key by hash: %w", mapErr(err))
+	}
+	return k, nil
+}
+
+// ListKeys returns every key, revoked ones included, oldest first.
+func (s *Store) ListKeys(ctx context.Context) ([]*hookflow.APIKey, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys
+		ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("listing keys: %w", err)
+	}
+	defer rows.Close()
+
+	var ks []*hookflow.APIKey
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing keys: %w", err)
+		}
+		ks = append(ks, k)
+	}
+	return ks, rows.Err()
+}
+
+func scanKey(r scanner) (*hookflow.APIKey, error) {
+	var k hookflow.APIKey
+	var scopes string
+	var created, revoked int64
+	err := r.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &scopes, &created, &revoked)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(scopes), &k.Scopes); err != nil {
+		return nil, fmt.Errorf("decoding scopes of key %s: %w", k.ID, err)
+	}
+	k.CreatedAt, k.RevokedAt = fromMicros(created), fromMicros(revoked)
+	return &k, nil
+}
+
+// RevokeKey marks the key revoked at at; ErrNotFound for an unknown ID.
+// Revoking a revoked key keeps its first revocation time.
+func (s *Store) RevokeKey(ctx context.Context, id string, at time.Time) error {
+	return s.inWrite(ctx, func(t *sql.Tx) error {
+		var revoked int64
+		err := t.QueryRowContext(ctx, `SELECT revoked_at FROM api_keys WHERE id = ?`, id).
+			Scan(&revoked)
+		if err != nil {
+			return fmt.Errorf("revoking key %s: %w", id, mapErr(err))
+		}
+		if revoked != 0 {
+			return nil
+		}
+		_, err = t.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ?`,
+			micros(at), id)
+		if err != nil {
+			return fmt.Errorf("revoking key %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// SaveAPIMessage stores the webhook of a /messages/send dispatch;
+// ErrConflict if the dispatch ID is taken.
+func (t *tx) SaveAPIMessage(dispatchID string, w hookflow.Webhook, at time.Time) error {
+	body, err := json.Marshal(w)
+	if err != nil {
+		return fmt.Errorf("encoding api message %s: %w", dispatchID, err)
+	}
+	_, err = t.q.ExecContext(t.ctx, `INSERT INTO api_messages (dispatch_id, webhook,
+		created_at) VALUES (?, ?, ?)`, dispatchID, string(body), micros(at))
+	if err != nil {
+		return fmt.Errorf("storing api message %s: %w", dispatchID, mapErr(err))
+	}
+	return nil
+}
+
+// GetAPIMessage returns the webhook of a /messages/send dispatch.
+func (s *Store) GetAPIMessage(ctx context.Context, dispatchID string) (*hookflow.Webhook, error) {
+	var body string
+	err := s.read.QueryRowContext(ctx, `SELECT webhook FROM api_messages
+		WHERE dispatch_id = ?`, dispatchID).Scan(&body)
+	if err != nil {
+		return nil, fmt.Errorf("reading api message %s: %w", dispatchID, mapErr(err))
+	}
+	var w hookflow.Webhook
+	if err := json.Unmarshal([]byte(body), &w); err != nil {
+		return nil, fmt.Errorf("decoding api message %s: %w", dispatchID, err)
+	}
+	return &w, nil
+}

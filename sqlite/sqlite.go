@@ -1,0 +1,221 @@
+// Package sqlite is the embedded storage backend of Hookflow: one SQLite file,
+// opened through the pure-Go driver modernc.org/sqlite, implementing
+// hookflow.Store.
+//
+// SQLite admits one writer at a time. The Store therefore keeps two pools: a
+// write pool of exactly one connection whose transactions begin IMMEDIATE, so
+// writers queue in Go instead of failing with SQLITE_BUSY, and a read pool
+// that, in WAL mode, never waits for the writer.
+//
+// Every time is stored as INTEGER unix microseconds in UTC and read back as a
+// UTC time.Time; the zero time.Time is stored as 0. A real instant of exactly
+// 1970-01-01T00:00:00Z therefore reads back as the zero time.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hookflow/hookflow"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// busyTimeout is how long a connection waits for a lock before SQLITE_BUSY.
+// Writes already queue in Go on the single write connection; this covers the
+// rare waits that remain (checkpoints, another process on the same file).
+const busyTimeout = 10 * time.Second
+
+// Store is a hookflow.Store on one SQLite file. It is safe for concurrent use.
+type Store struct {
+	write  *sql.DB
+	read   *sql.DB
+	logger *slog.Logger
+}
+
+var _ hookflow.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path, creating its
+// parent directory, and applies any pending migrations. logger may be nil.
+func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("creating database directory: %w", err)
+	}
+
+	write, err := openPool(path, true)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{write: write, logger: logger}
+
+	// Migrate before opening the readers so the file is in WAL mode and
+	// has its schema by the time any reader connects.
+	if err := s.Migrate(ctx); err != nil {
+		write.Close()
+		return nil, err
+	}
+	if s.read, err = openPool(path, false); err != nil {
+		write.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openPool opens the write pool (one connection, IMMEDIATE transactions) or
+// the read pool (a few query-only connections).
+func openPool(path string, writer bool) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if writer {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	dsn := "file:" + path + "?" + q.Encode()
+
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	if writer {
+		db.SetMaxOpenConns(1)
+	} else {
+		db.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
+	}
+	// Connections are cheap to keep and costly to reopen (pragmas, page
+	// cache), so idle ones stay.
+	db.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
+	db.SetConnMaxIdleTime(0)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Migrate applies the embedded migrations not yet applied. Open calls it;
+// it is exported for the `hookflow migrate` command and is idempotent.
+func (s *Store) Migrate(ctx context.Context) error {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("reading migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.write, fsys)
+	if err != nil {
+		return fmt.Errorf("preparing migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrating: %w", err)
+	}
+	for _, r := range results {
+		s.logger.Info("migration applied",
+			"version", r.Source.Version, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	var errs []error
+	if s.read != nil {
+		errs = append(errs, s.read.Close())
+	}
+	errs = append(errs, s.write.Close())
+	return errors.Join(errs...)
+}
+
+// Update runs fn in one IMMEDIATE write transaction, committed if fn returns
+// nil and rolled back otherwise.
+func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
+	return s.inWrite(ctx, func(t *sql.Tx) error {
+		return fn(&tx{ctx: ctx, q: t})
+	})
+}
+
+// inWrite runs fn in a write transaction.
+func (s *Store) inWrite(ctx context.Context, fn func(*sql.Tx) error) error {
+	t, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning write: %w", mapErr(err))
+	}
+	if err := fn(t); err != nil {
+		if rerr := t.Rollback(); rerr != nil {
+			s.logger.Warn("rollback failed", "err", rerr)
+		}
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("committing: %w", mapErr(err))
+	}
+	return nil
+}
+
+// querier is what both the pools and a transaction offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// mapErr turns driver errors into the domain's sentinels, keeping the driver
+// error's text for logs.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return hookflow.ErrNotFound
+	}
+	var se *msqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %s", hookflow.ErrConflict, se.Error())
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%w: %s", hookflow.ErrNotFound, se.Error())
+		}
+	}
+	return err
+}
+
+// micros stores t as unix microseconds, 0 for the zero time.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// fromMicros reads a time stored by micros.
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+// now is the store's own clock, used only to fill timestamps a caller left
+// zero; every decision about time is taken by callers with their Clock.
+func now() time.Time { return time.Now().UTC() }

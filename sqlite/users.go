@@ -1,0 +1,366 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/hookflow/hookflow"
+)
+
+// tx is the hookflow.Tx of one Update call.
+type tx struct {
+	ctx context.Context
+	q   *sql.Tx
+}
+
+var _ hookflow.Tx = (*tx)(nil)
+
+// GetUser finds a profile by any kind of reference.
+func (s *Store) GetUser(ctx context.Context, ref hookflow.UserRef) (*hookflow.User, error) {
+	return findUser(ctx, s.read, ref)
+}
+
+// FindUser finds a profile by any kind of reference.
+func (t *tx) FindUser(ref hookflow.UserRef) (*hookflow.User, error) {
+	return findUser(t.ctx, t.q, ref)
+}
+
+const userColumns = `u.id, u.external_id, u.attributes, u.created_at, u.updated_at`
+
+// findUser resolves ref to one profile. Several profiles may share an email;
+// the most recently updated one wins, as Braze picks it.
+func findUser(ctx context.Context, q querier, ref hookflow.UserRef) (*hookflow.User, error) {
+	var where string
+	var args []any
+	switch {
+	case ref.ExternalID != "":
+		where, args = `u.external_id = ?`, []any{ref.ExternalID}
+	case ref.BrazeID != "":
+		where, args = `u.id = ?`, []any{ref.BrazeID}
+	case ref.Alias != nil:
+		where = `u.id = (SELECT user_id FROM user_aliases WHERE label = ? AND name = ?)`
+		args = []any{ref.Alias.Label, ref.Alias.Name}
+	case ref.Email != "":
+		where, args = `json_extract(u.attributes, '$.email') = ?`, []any{ref.Email}
+	default:
+		return nil, fmt.Errorf("finding user: empty reference: %w", hookflow.ErrNotFound)
+	}
+	query := `SELECT ` + userColumns + ` FROM users u WHERE ` + where +
+		` ORDER BY u.updated_at DESC, u.id DESC LIMIT 1`
+
+	u, err := scanUser(q.QueryRowContext(ctx, query, args...))
+	if err != nil {
+		return nil, fmt.Errorf("finding user by %s: %w", ref, mapErr(err))
+	}
+	if u.Aliases, err = userAliases(ctx, q, u.ID); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanUser(r scanner) (*hookflow.User, error) {
+	var u hookflow.User
+	var ext sql.NullString
+	var attrs string
+	var created, updated int64
+	if err := r.Scan(&u.ID, &ext, &attrs, &created, &updated); err != nil {
+		return nil, err
+	}
+	u.ExternalID = ext.String
+	if err := json.Unmarshal([]byte(attrs), &u.Attributes); err != nil {
+		return nil, fmt.Errorf("decoding attributes of user %s: %w", u.ID, err)
+	}
+	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &u, nil
+}
+
+func userAliases(ctx context.Context, q querier, userID string) ([]hookflow.Alias, error) {
+	rows, err := q.QueryContext(ctx,
+		`SELECT name, label FROM user_aliases WHERE user_id = ? ORDER BY label`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("reading aliases: %w", err)
+	}
+	defer rows.Close()
+
+	var as []hookflow.Alias
+	for rows.Next() {
+		var a hookflow.Alias
+		if err := rows.Scan(&a.Name, &a.Label); err != nil {
+			return nil, fmt.Errorf("reading aliases: %w", err)
+		}
+		as = append(as, a)
+	}
+	return as, rows.Err()
+}
+
+// InsertUser stores a new profile with its aliases. An empty ID is filled
+// with a new 24-hex-character braze id, and zero timestamps with now.
+func (t *tx) InsertUser(u *hookflow.User) error {
+	if u.ID == "" {
+		u.ID = newBrazeID()
+	}
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = now()
+	}
+	if u.UpdatedAt.IsZero() {
+		u.UpdatedAt = u.CreatedAt
+	}
+	attrs, err := encodeAttributes(u.Attributes)
+	if err != nil {
+		return err
+	}
+
+	_, err = t.q.ExecContext(t.ctx,
+		`INSERT INTO users (id, external_id, attributes, created_at, updated_at)
+		 VALUES (?, ?, ?, ?, ?)`,
+		u.ID, nullString(u.ExternalID), attrs, micros(u.CreatedAt), micros(u.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("inserting user %s: %w", u.ID, mapErr(err))
+	}
+	return t.insertAliases(u)
+}
+
+// UpdateUser replaces the profile's external id, aliases and attributes. It
+// sets u.UpdatedAt to now unless the caller already moved it forward.
+func (t *tx) UpdateUser(u *hookflow.User) error {
+	if u.UpdatedAt.IsZero() {
+		u.UpdatedAt = now()
+	}
+	attrs, err := encodeAttributes(u.Attributes)
+	if err != nil {
+		return err
+	}
+
+	res, err := t.q.ExecContext(t.ctx,
+		`UPDATE users SET external_id = ?, attributes = ?, updated_at = ? WHERE id = ?`,
+		nullString(u.ExternalID), attrs, micros(u.UpdatedAt), u.ID)
+	if err != nil {
+		return fmt.Errorf("updating user %s: %w", u.ID, mapErr(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("updating user %s: %w", u.ID, hookflow.ErrNotFound)
+	}
+
+	_, err = t.q.ExecContext(t.ctx, `DELETE FROM user_aliases WHERE user_id = ?`, u.ID)
+	if err != nil {
+		return fmt.Errorf("updating aliases of user %s: %w", u.ID, err)
+	}
+	return t.insertAliases(u)
+}
+
+func (t *tx) insertAliases(u *hookflow.User) error {
+	for _, a := range u.Aliases {
+		_, err := t.q.ExecContext(t.ctx,
+			`INSERT INTO user_aliases (user_id, label, name) VALUES (?, ?, ?)`,
+			u.ID, a.Label, a.Name)
+		if err != nil {
+			return fmt.Errorf("storing alias %s/%s of user %s: %w",
+				a.Label, a.Name, u.ID, mapErr(err))
+		}
+	}
+	return nil
+}
+
+// eachUserPage is how many profiles EachUser reads at a time. It reads a page,
+// closes the cursor, then calls fn, so fn may write through the same Tx.
+const eachUserPage = 500
+
+// EachUser calls fn for every profile in ID order, stopping at fn's first
+// error, which it returns.
+func (t *tx) EachUser(fn func(*hookflow.User) error) error {
+	after := ""
+	for {
+		users, err := t.userPage(after)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if err := fn(u); err != nil {
+				return err
+			}
+		}
+		if len(users) < eachUserPage {
+			return nil
+		}
+		after = users[len(users)-1].ID
+	}
+}
+
+// userPage reads up to eachUserPage profiles with IDs after after, with their
+// aliases, in two queries.
+func (t *tx) userPage(after string) ([]*hookflow.User, error) {
+	rows, err := t.q.QueryContext(t.ctx, `SELECT `+userColumns+` FROM users u
+		WHERE u.id > ? ORDER BY u.id LIMIT ?`, after, eachUserPage)
+	if err != nil {
+		return nil, fmt.Errorf("listing users: %w", err)
+	}
+	var users []*hookflow.User
+	byID := map[string]*hookflow.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("listing users: %w", err)
+		}
+		users = append(users, u)
+		byID[u.ID] = u
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(users) == 0 {
+		return users, err
+	}
+
+	last := users[len(users)-1].ID
+	rows, err = t.q.QueryContext(t.ctx, `SELECT user_id, name, label FROM user_aliases
+		WHERE user_id > ? AND user_id <= ? ORDER BY user_id, label`, after, last)
+	if err != nil {
+		return nil, fmt.Errorf("listing aliases: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var a hookflow.Alias
+		if err := rows.Scan(&id, &a.Name, &a.Label); err != nil {
+			return nil, fmt.Errorf("listing aliases: %w", err)
+		}
+		if u := byID[id]; u != nil {
+			u.Aliases = append(u.Aliases, a)
+		}
+	}
+	return users, rows.Err()
+}
+
+// InsertEvents stores events with one prepared statement. Empty IDs are
+// filled with UUIDv7s.
+func (t *tx) InsertEvents(evs []*hookflow.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	stmt, err := t.q.PrepareContext(t.ctx, `INSERT INTO events
+		(id, user_id, name, time, app_id, properties, purchase, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("preparing event insert: %w", err)
+	}
+	defer stmt.Close()
+
+	for _, ev := range evs {
+		if ev.ID == "" {
+			ev.ID = uuid.Must(uuid.NewV7()).String()
+		}
+		props, err := encodeJSON(ev.Properties)
+		if err != nil {
+			return fmt.Errorf("encoding properties of event %s: %w", ev.ID, err)
+		}
+		purchase, err := encodeJSON(ev.Purchase)
+		if err != nil {
+			return fmt.Errorf("encoding purchase of event %s: %w", ev.ID, err)
+		}
+		_, err = stmt.ExecContext(t.ctx, ev.ID, ev.UserID, ev.Name, micros(ev.Time),
+			ev.AppID, props, purchase, micros(ev.ReceivedAt))
+		if err != nil {
+			return fmt.Errorf("inserting event %s: %w", ev.ID, mapErr(err))
+		}
+	}
+	return nil
+}
+
+// ListEvents returns a user's events, newest first; limit <= 0 means 100.
+func (s *Store) ListEvents(ctx context.Context, userID string, limit int) ([]*hookflow.Event, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT id, user_id, name, time, app_id,
+		properties, purchase, received_at FROM events WHERE user_id = ?
+		ORDER BY time DESC, id DESC LIMIT ?`, userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing events: %w", err)
+	}
+	defer rows.Close()
+
+	var evs []*hookflow.Event
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing events: %w", err)
+		}
+		evs = append(evs, ev)
+	}
+	return evs, rows.Err()
+}
+
+func scanEvent(r scanner) (*hookflow.Event, error) {
+	var ev hookflow.Event
+	var props, purchase sql.NullString
+	var at, received int64
+	err := r.Scan(&ev.ID, &ev.UserID, &ev.Name, &at, &ev.AppID, &props, &purchase, &received)
+	if err != nil {
+		return nil, err
+	}
+	ev.Time, ev.ReceivedAt = fromMicros(at), fromMicros(received)
+	if err := decodeJSON(props, &ev.Properties); err != nil {
+		return nil, err
+	}
+	if err := decodeJSON(purchase, &ev.Purchase); err != nil {
+		return nil, err
+	}
+	return &ev, nil
+}
+
+// newBrazeID returns 24 random lowercase hex characters.
+func newBrazeID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func encodeAttributes(attrs map[string]any) (string, error) {
+	if attrs == nil {
+		return "{}", nil
+	}
+	b, err := json.Marshal(attrs)
+	if err != nil {
+		return "", fmt.Errorf("encoding attributes: %w", err)
+	}
+	return string(b), nil
+}
+
+// encodeJSON encodes v, storing NULL for a nil map or pointer.
+func encodeJSON(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if string(b) == "null" {
+		return nil, nil
+	}
+	return string(b), nil
+}
+
+// decodeJSON decodes a column written by encodeJSON, leaving v alone on NULL.
+func decodeJSON(col sql.NullString, v any) error {
+	if !col.Valid {
+		return nil
+	}
+	if err := json.NewDecoder(strings.NewReader(col.String)).Decode(v); err != nil {
+		return fmt.Errorf("decoding stored JSON: %w", err)
+	}
+	return nil
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
