@@ -94,6 +94,8 @@ func TestRenderReadsTheDialect(t *testing.T) {
 		{"{{context.${step}}}", "welcome"},
 		{"{{campaign.${api_id}}} {{campaign.${dispatch_id}}}", "camp-1 disp-9"},
 		{"{{campaign.${name}}} / {{campaign.${message_name}}}", "Spring / Webhook 1"},
+		{"{{campaign.${send_id}}}", "send-3"},
+		{"{{${email}}} {{${home_city}}}", "ann@example.com Paris"},
 		{"{% if custom_attribute.${plan} == 'pro' %}yes{% else %}no{% endif %}", "yes"},
 		{"{{ event_properties.${qty} | plus: 1 }}", "4"},
 		{"{% assign x = ${first_name} %}{{ x | upcase }}", "ANN"},
