@@ -54,7 +54,11 @@ func deliveryWhere(f hookflow.DeliveryFilter) ([]string, []any) {
 		add(`campaign_id = ?`, f.CampaignID)
 	}
 	if f.UserID != "" {
-		add(`(user_id = ? OR external_id = ?)`, f.UserID, f.UserID)
+		// The external id resolves through the profile, which has an
+		// index, so deliveries need none on it. A delivery enqueued
+		// under an external id the user has since changed is found by
+		// the new one.
+		add(`user_id IN (?, (SELECT id FROM users WHERE external_id = ?))`, f.UserID, f.UserID)
 	}
 	if f.State != "" {
 		add(`state = ?`, f.State)

@@ -10,6 +10,8 @@ import (
 )
 
 func testListDeliveries(t *testing.T, s hookflow.Store) {
+	insertUsers(t, s, newUser("u1", "ext-u1", ""), newUser("u2", "ext-u2", ""),
+		newUser("u3", "ext-u3", ""))
 	// Six deliveries created a minute apart, IDs in creation order.
 	specs := []struct{ campaign, user, dispatch string }{
 		{"c1", "u1", "dA"}, {"c1", "u2", "dA"}, {"c2", "u1", "dB"},
