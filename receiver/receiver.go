@@ -69,6 +69,7 @@ const (
 	// memory.
 	RecordIDs
 	// RecordCount keeps only the count. The sink uses it to run for days.
+	// Every mode still keeps one counter per distinct path, for Script's n.
 	RecordCount
 )
 
