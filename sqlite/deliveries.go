@@ -63,34 +63,25 @@ func collectDeliveries(rows *sql.Rows) ([]*hookflow.Delivery, error) {
 	return ds, rows.Err()
 }
 
-// Enqueue inserts deliveries with one prepared statement. Empty fields get
-// defaults written back into each Delivery: ID a UUIDv7 (time-ordered, so
-// listing by ID is listing by age), State pending, CreatedAt now, UpdatedAt
-// CreatedAt.
+// Enqueue inserts deliveries in a few multi-row statements. Empty fields
+// get defaults written back into each Delivery: ID a UUIDv7 (time-ordered,
+// so listing by ID is listing by age), State pending, CreatedAt now,
+// UpdatedAt CreatedAt.
 func (t *tx) Enqueue(ds []*hookflow.Delivery) error {
-	if len(ds) == 0 {
-		return nil
-	}
-	stmt, err := t.q.PrepareContext(t.ctx, `INSERT INTO deliveries (id, origin,
-		campaign_id, dispatch_id, send_id, user_id, external_id, state, payload,
-		request_method, request_url, request_headers, request_body, attempts,
-		due_at, lease_until, last_status, last_error, abort_reason,
-		first_attempt_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("preparing enqueue: %w", err)
-	}
-	defer stmt.Close()
-
-	for _, d := range ds {
+	rows := make([][]any, len(ds))
+	for i, d := range ds {
 		fillDelivery(d)
 		args, err := deliveryArgs(d)
 		if err != nil {
 			return err
 		}
-		if _, err := stmt.ExecContext(t.ctx, args...); err != nil {
-			return fmt.Errorf("enqueueing delivery %s: %w", d.ID, mapErr(err))
-		}
+		rows[i] = args
+	}
+	_, err := execRows(t.ctx, t.q, func(n int) string {
+		return `INSERT INTO deliveries (` + deliveryColumns + `) VALUES ` + values(n, 22)
+	}, rows)
+	if err != nil {
+		return fmt.Errorf("enqueueing deliveries: %w", mapErr(err))
 	}
 	return nil
 }
@@ -183,119 +174,122 @@ func (s *Store) Claim(ctx context.Context, at time.Time, limit int, lease time.D
 
 // SaveRendered stores rendering outcomes in one transaction: a request keeps
 // its delivery sending, an abort ends it aborted, an error ends it failed.
+// ErrNotFound, and nothing stored, if a delivery does not exist.
 func (s *Store) SaveRendered(ctx context.Context, at time.Time, results []hookflow.RenderResult) error {
-	if len(results) == 0 {
+	rows := make([][]any, len(results))
+	ids := make(map[string]bool, len(results))
+	for i, r := range results {
+		row, err := renderRow(r, micros(at))
+		if err != nil {
+			return err
+		}
+		rows[i] = row
+		ids[r.DeliveryID] = true
+	}
+	if len(rows) == 0 {
 		return nil
 	}
-	return s.inWrite(ctx, func(t *sql.Tx) error {
-		rendered, err := t.PrepareContext(ctx, `UPDATE deliveries SET request_method = ?,
-			request_url = ?, request_headers = ?, request_body = ?, updated_at = ?
-			WHERE id = ?`)
-		if err != nil {
-			return fmt.Errorf("preparing save rendered: %w", err)
-		}
-		defer rendered.Close()
-		ended, err := t.PrepareContext(ctx, `UPDATE deliveries SET state = ?,
-			abort_reason = ?, last_error = ?, lease_until = 0, updated_at = ?
-			WHERE id = ?`)
-		if err != nil {
-			return fmt.Errorf("preparing save rendered: %w", err)
-		}
-		defer ended.Close()
 
-		for _, r := range results {
-			if err := saveRendered(ctx, rendered, ended, micros(at), r); err != nil {
-				return err
-			}
+	return s.inWrite(ctx, func(t *sql.Tx) error {
+		n, err := execRows(ctx, t, saveRenderedSQL, rows)
+		if err != nil {
+			return fmt.Errorf("saving rendered deliveries: %w", mapErr(err))
+		}
+		if n < int64(len(ids)) {
+			return fmt.Errorf("saving rendered deliveries: %d of %d: %w",
+				int64(len(ids))-n, len(ids), hookflow.ErrNotFound)
 		}
 		return nil
 	})
 }
 
-func saveRendered(ctx context.Context, rendered, ended *sql.Stmt, at int64, r hookflow.RenderResult) error {
-	var res sql.Result
-	var err error
+// saveRenderedSQL updates n deliveries from rows made by renderRow. A NULL
+// state keeps the delivery sending with its new request; otherwise the
+// delivery ends in that state and its lease is released.
+func saveRenderedSQL(n int) string {
+	return `UPDATE deliveries SET
+		state = COALESCE(v.column2, deliveries.state),
+		abort_reason = COALESCE(v.column3, deliveries.abort_reason),
+		last_error = COALESCE(v.column4, deliveries.last_error),
+		request_method = CASE WHEN v.column5 THEN v.column6 ELSE request_method END,
+		request_url = CASE WHEN v.column5 THEN v.column7 ELSE request_url END,
+		request_headers = CASE WHEN v.column5 THEN v.column8 ELSE request_headers END,
+		request_body = CASE WHEN v.column5 THEN v.column9 ELSE request_body END,
+		lease_until = CASE WHEN v.column2 IS NULL THEN lease_until ELSE 0 END,
+		updated_at = v.column10
+		FROM (VALUES ` + values(n, 10) + `) AS v WHERE deliveries.id = v.column1`
+}
+
+// renderRow is one row of saveRenderedSQL.
+func renderRow(r hookflow.RenderResult, at int64) ([]any, error) {
 	switch {
 	case r.AbortReason != "":
-		res, err = ended.ExecContext(ctx, hookflow.StateAborted, r.AbortReason, "", at, r.DeliveryID)
+		return []any{r.DeliveryID, hookflow.StateAborted, r.AbortReason, nil,
+			false, nil, nil, nil, nil, at}, nil
 	case r.Error != "":
-		res, err = ended.ExecContext(ctx, hookflow.StateFailed, "", r.Error, at, r.DeliveryID)
+		return []any{r.DeliveryID, hookflow.StateFailed, nil, r.Error,
+			false, nil, nil, nil, nil, at}, nil
 	case r.Request != nil:
-		method, url, headers, body, encErr := requestArgs(r.Request)
-		if encErr != nil {
-			return fmt.Errorf("encoding request of delivery %s: %w", r.DeliveryID, encErr)
+		method, url, headers, body, err := requestArgs(r.Request)
+		if err != nil {
+			return nil, fmt.Errorf("encoding request of delivery %s: %w", r.DeliveryID, err)
 		}
-		res, err = rendered.ExecContext(ctx, method, url, headers, body, at, r.DeliveryID)
-	default:
-		return fmt.Errorf("saving render of delivery %s: %w", r.DeliveryID,
-			hookflow.Invalid("", "render result has no request, abort or error"))
+		return []any{r.DeliveryID, nil, nil, nil, true, method, url, headers, body, at}, nil
 	}
-	if err != nil {
-		return fmt.Errorf("saving render of delivery %s: %w", r.DeliveryID, mapErr(err))
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("saving render of delivery %s: %w", r.DeliveryID, hookflow.ErrNotFound)
-	}
-	return nil
+	return nil, fmt.Errorf("saving render of delivery %s: %w", r.DeliveryID,
+		hookflow.Invalid("", "render result has no request, abort or error"))
 }
 
 // Complete records each attempt and its delivery's next state in one
 // transaction. The attempt number is the caller's; a number already recorded
 // for the delivery (a second sender after a lost lease) is ErrConflict and
-// nothing of the batch is kept.
+// nothing of the batch is kept. An unknown delivery is ErrNotFound.
 func (s *Store) Complete(ctx context.Context, at time.Time, cs []hookflow.Completion) error {
+	attempts := make([][]any, len(cs))
+	nexts := make([][]any, len(cs))
+	for i, c := range cs {
+		a := c.Attempt
+		headers, err := encodeJSON(a.ResponseHeaders)
+		if err != nil {
+			return fmt.Errorf("encoding response headers of delivery %s: %w", a.DeliveryID, err)
+		}
+		attempts[i] = []any{a.DeliveryID, a.Number, micros(a.StartedAt),
+			a.Duration.Microseconds(), a.Status, headers, a.ResponseBody, a.Truncated,
+			a.Error, a.ErrorKind}
+		nexts[i] = []any{a.DeliveryID, c.State, micros(c.DueAt), a.Number, a.Status,
+			a.Error, micros(at), micros(a.StartedAt)}
+	}
 	if len(cs) == 0 {
 		return nil
 	}
-	return s.inWrite(ctx, func(t *sql.Tx) error {
-		attempt, err := t.PrepareContext(ctx, `INSERT INTO attempts (delivery_id,
-			number, started_at, duration_us, status, response_headers,
-			response_body, truncated, error, error_kind)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return fmt.Errorf("preparing complete: %w", err)
-		}
-		defer attempt.Close()
-		// A zero DueAt (final states) keeps the stored one.
-		next, err := t.PrepareContext(ctx, `UPDATE deliveries SET state = ?,
-			due_at = COALESCE(NULLIF(?, 0), due_at), attempts = ?, last_status = ?,
-			last_error = ?, lease_until = 0, updated_at = ?,
-			first_attempt_at = CASE WHEN first_attempt_at = 0 THEN ?
-				ELSE first_attempt_at END
-			WHERE id = ?`)
-		if err != nil {
-			return fmt.Errorf("preparing complete: %w", err)
-		}
-		defer next.Close()
 
-		for _, c := range cs {
-			if err := complete(ctx, attempt, next, micros(at), c); err != nil {
-				return err
-			}
+	return s.inWrite(ctx, func(t *sql.Tx) error {
+		_, err := execRows(ctx, t, func(n int) string {
+			return `INSERT INTO attempts (delivery_id, number, started_at, duration_us,
+				status, response_headers, response_body, truncated, error, error_kind)
+				VALUES ` + values(n, 10)
+		}, attempts)
+		if err != nil {
+			return fmt.Errorf("recording attempts: %w", mapErr(err))
+		}
+		if _, err := execRows(ctx, t, completeSQL, nexts); err != nil {
+			return fmt.Errorf("completing deliveries: %w", mapErr(err))
 		}
 		return nil
 	})
 }
 
-func complete(ctx context.Context, attempt, next *sql.Stmt, at int64, c hookflow.Completion) error {
-	a := c.Attempt
-	headers, err := encodeJSON(a.ResponseHeaders)
-	if err != nil {
-		return fmt.Errorf("encoding response headers of delivery %s: %w", a.DeliveryID, err)
-	}
-	_, err = attempt.ExecContext(ctx, a.DeliveryID, a.Number, micros(a.StartedAt),
-		a.Duration.Microseconds(), a.Status, headers, a.ResponseBody, a.Truncated,
-		a.Error, a.ErrorKind)
-	if err != nil {
-		return fmt.Errorf("recording attempt %d of delivery %s: %w", a.Number, a.DeliveryID, mapErr(err))
-	}
-
-	_, err = next.ExecContext(ctx, c.State, micros(c.DueAt), a.Number, a.Status,
-		a.Error, at, micros(a.StartedAt), a.DeliveryID)
-	if err != nil {
-		return fmt.Errorf("completing delivery %s: %w", a.DeliveryID, mapErr(err))
-	}
-	return nil
+// completeSQL moves n deliveries to their next state. A zero due time
+// (final states) keeps the stored one; the first attempt's start is kept
+// once set.
+func completeSQL(n int) string {
+	return `UPDATE deliveries SET state = v.column2,
+		due_at = COALESCE(NULLIF(v.column3, 0), deliveries.due_at),
+		attempts = v.column4, last_status = v.column5, last_error = v.column6,
+		lease_until = 0, updated_at = v.column7,
+		first_attempt_at = CASE WHEN deliveries.first_attempt_at = 0 THEN v.column8
+			ELSE deliveries.first_attempt_at END
+		FROM (VALUES ` + values(n, 8) + `) AS v WHERE deliveries.id = v.column1`
 }
 
 // NextDue returns the earliest due time of a pending delivery or lease expiry

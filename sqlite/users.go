@@ -240,21 +240,11 @@ func (t *tx) userPage(after string) ([]*hookflow.User, error) {
 	return users, rows.Err()
 }
 
-// InsertEvents stores events with one prepared statement. Empty IDs are
+// InsertEvents stores events in a few multi-row statements. Empty IDs are
 // filled with UUIDv7s.
 func (t *tx) InsertEvents(evs []*hookflow.Event) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	stmt, err := t.q.PrepareContext(t.ctx, `INSERT INTO events
-		(id, user_id, name, time, app_id, properties, purchase, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("preparing event insert: %w", err)
-	}
-	defer stmt.Close()
-
-	for _, ev := range evs {
+	rows := make([][]any, len(evs))
+	for i, ev := range evs {
 		if ev.ID == "" {
 			ev.ID = uuid.Must(uuid.NewV7()).String()
 		}
@@ -266,11 +256,15 @@ func (t *tx) InsertEvents(evs []*hookflow.Event) error {
 		if err != nil {
 			return fmt.Errorf("encoding purchase of event %s: %w", ev.ID, err)
 		}
-		_, err = stmt.ExecContext(t.ctx, ev.ID, ev.UserID, ev.Name, micros(ev.Time),
-			ev.AppID, props, purchase, micros(ev.ReceivedAt))
-		if err != nil {
-			return fmt.Errorf("inserting event %s: %w", ev.ID, mapErr(err))
-		}
+		rows[i] = []any{ev.ID, ev.UserID, ev.Name, micros(ev.Time), ev.AppID, props,
+			purchase, micros(ev.ReceivedAt)}
+	}
+	_, err := execRows(t.ctx, t.q, func(n int) string {
+		return `INSERT INTO events (id, user_id, name, time, app_id, properties,
+			purchase, received_at) VALUES ` + values(n, 8)
+	}, rows)
+	if err != nil {
+		return fmt.Errorf("inserting events: %w", mapErr(err))
 	}
 	return nil
 }

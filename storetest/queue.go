@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -197,6 +198,80 @@ func testSaveRendered(t *testing.T, s hookflow.Store) {
 	// Final deliveries are not claimable again, even after the lease.
 	got := claim(t, s, at(time.Hour), 10, time.Minute)
 	equal(t, "claim after render", deliveryIDs(got), []string{deliveryID(1)})
+
+	// An unknown delivery refuses the whole batch.
+	err = s.SaveRendered(context.Background(), at(time.Hour), []hookflow.RenderResult{
+		{DeliveryID: deliveryID(1), AbortReason: "late"},
+		{DeliveryID: "nope", AbortReason: "late"},
+	})
+	if !errors.Is(err, hookflow.ErrNotFound) {
+		t.Errorf("SaveRendered(unknown) error = %v, want ErrNotFound", err)
+	}
+	d, _ = getDelivery(t, s, deliveryID(1))
+	equal(t, "batch-mate state after refused batch", d.State, hookflow.StateSending)
+}
+
+// testLargeBatches runs the queue's batched writes with batches of the size
+// senders use, larger than any one statement a backend might build.
+func testLargeBatches(t *testing.T, s hookflow.Store) {
+	ctx := context.Background()
+	const n = 500
+	var ds []*hookflow.Delivery
+	for i := range n {
+		ds = append(ds, delivery(deliveryID(i), "c1", "u1", at(time.Duration(i)*time.Microsecond)))
+	}
+	enqueue(t, s, ds...)
+	claimed := claim(t, s, at(time.Second), n, time.Minute)
+	if len(claimed) != n {
+		t.Fatalf("claimed %d, want %d", len(claimed), n)
+	}
+
+	// Deliveries by i%3: 0 rendered then delivered, 1 rendered then retried,
+	// 2 aborted.
+	var rs []hookflow.RenderResult
+	var cs []hookflow.Completion
+	for i, d := range claimed {
+		if d.ID != deliveryID(i) {
+			t.Fatalf("claimed[%d] = %s, want %s", i, d.ID, deliveryID(i))
+		}
+		switch i % 3 {
+		case 0, 1:
+			body := []byte(fmt.Sprintf(`{"i":%d}`, i))
+			rs = append(rs, hookflow.RenderResult{DeliveryID: d.ID,
+				Request: &hookflow.Request{Method: "POST", URL: "https://x.test/", Body: body}})
+			state, status, due := hookflow.StateDelivered, 200, time.Time{}
+			if i%3 == 1 {
+				state, status, due = hookflow.StatePending, 503, at(time.Hour)
+			}
+			cs = append(cs, completion(d.ID, 1, status, state, due, at(time.Second)))
+		case 2:
+			rs = append(rs, hookflow.RenderResult{DeliveryID: d.ID, AbortReason: fmt.Sprint(i)})
+		}
+	}
+	if err := s.SaveRendered(ctx, at(time.Second), rs); err != nil {
+		t.Fatalf("SaveRendered: %v", err)
+	}
+	if err := s.Complete(ctx, at(2*time.Second), cs); err != nil {
+		t.Fatalf("Complete: %v", err)
+	}
+
+	for i := range n {
+		d, as := getDelivery(t, s, deliveryID(i))
+		want := []string{hookflow.StateDelivered, hookflow.StatePending, hookflow.StateAborted}[i%3]
+		if d.State != want {
+			t.Fatalf("%s state = %s, want %s", d.ID, d.State, want)
+		}
+		switch i % 3 {
+		case 0, 1:
+			if d.Request == nil || string(d.Request.Body) != fmt.Sprintf(`{"i":%d}`, i) || len(as) != 1 {
+				t.Fatalf("%s request %+v with %d attempts, want its body and 1", d.ID, d.Request, len(as))
+			}
+		case 2:
+			if d.AbortReason != fmt.Sprint(i) || d.Request != nil || len(as) != 0 {
+				t.Fatalf("%s abort %q request %+v attempts %d", d.ID, d.AbortReason, d.Request, len(as))
+			}
+		}
+	}
 }
 
 func testRequestBytesExact(t *testing.T, s hookflow.Store) {

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"RequestBytesExact", testRequestBytesExact},
 		{"Complete", testComplete},
 		{"CompleteDuplicateAttempt", testCompleteDuplicateAttempt},
+		{"LargeBatches", testLargeBatches},
 		{"NextDue", testNextDue},
 		{"ListDeliveries", testListDeliveries},
 		{"ListDeliveriesLimits", testListDeliveriesLimits},
