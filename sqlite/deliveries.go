@@ -137,7 +137,8 @@ func requestArgs(r *hookflow.Request) (method, url, headers, body any, err error
 // Claim leases up to limit due deliveries in one statement: pending ones due
 // by now, and sending ones whose lease expired (their sender died), oldest
 // due first. Each inner select stops at limit rows by its own index.
-func (s *Store) Claim(ctx context.Context, at time.Time, limit int, lease time.Duration) ([]*hookflow.Delivery, error) {
+func (s *Store) Claim(ctx context.Context, at time.Time, limit int,
+	lease time.Duration) ([]*hookflow.Delivery, error) {
 	if limit <= 0 {
 		return nil, nil
 	}

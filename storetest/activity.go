@@ -125,7 +125,8 @@ func testCampaignStats(t *testing.T, s hookflow.Store) {
 	if err != nil {
 		t.Fatalf("Complete: %v", err)
 	}
-	if err := s.SaveRendered(ctx, t0, []hookflow.RenderResult{{DeliveryID: id(4), AbortReason: "no"}}); err != nil {
+	abort := []hookflow.RenderResult{{DeliveryID: id(4), AbortReason: "no"}}
+	if err := s.SaveRendered(ctx, t0, abort); err != nil {
 		t.Fatalf("SaveRendered: %v", err)
 	}
 	update(t, s, func(tx hookflow.Tx) error {

@@ -30,7 +30,8 @@ func eventCampaign(id, event string) *hookflow.Campaign {
 			Filters:      []hookflow.PropertyFilter{{Property: "level", Op: "greater_than", Value: 2.0}},
 			DelaySeconds: 60,
 		},
-		Audience:      json.RawMessage(`{"AND":[{"custom_attribute":{"custom_attribute_name":"plan","comparison":"equals","value":"gold"}}]}`),
+		Audience: json.RawMessage(`{"AND":[{"custom_attribute":` +
+			`{"custom_attribute_name":"plan","comparison":"equals","value":"gold"}}]}`),
 		Reeligibility: &day,
 		CreatedAt:     t0,
 		UpdatedAt:     t0,

@@ -323,7 +323,7 @@ func testRequestBytesExact(t *testing.T, s hookflow.Store) {
 }
 
 // completion returns the outcome of attempt number of delivery id.
-func completion(id string, number, status int, state string, due time.Time, start time.Time) hookflow.Completion {
+func completion(id string, number, status int, state string, due, start time.Time) hookflow.Completion {
 	return hookflow.Completion{
 		Attempt: hookflow.Attempt{DeliveryID: id, Number: number, StartedAt: start,
 			Duration: 1500 * time.Microsecond, Status: status},

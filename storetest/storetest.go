@@ -101,7 +101,8 @@ func enqueue(t *testing.T, s hookflow.Store, ds ...*hookflow.Delivery) {
 	update(t, s, func(tx hookflow.Tx) error { return tx.Enqueue(ds) })
 }
 
-func claim(t *testing.T, s hookflow.Store, now time.Time, limit int, lease time.Duration) []*hookflow.Delivery {
+func claim(t *testing.T, s hookflow.Store, now time.Time, limit int,
+	lease time.Duration) []*hookflow.Delivery {
 	t.Helper()
 	ds, err := s.Claim(context.Background(), now, limit, lease)
 	if err != nil {
