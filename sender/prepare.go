@@ -1,0 +1,212 @@
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/render"
+)
+
+// prepare renders the claimed deliveries that have no stored request yet,
+// stores the renders in one write, and returns the deliveries ready to send.
+// Rendering before the first attempt, and storing the result, is what makes
+// every attempt of a delivery send the same bytes even across a crash.
+func (s *Sender) prepare(ctx context.Context, batch []*hookflow.Delivery) []*hookflow.Delivery {
+	var (
+		ready   []*hookflow.Delivery
+		results []hookflow.RenderResult
+		fresh   []*hookflow.Delivery
+	)
+	lookup := s.templates.batch()
+	for _, d := range batch {
+		if d.Request != nil {
+			ready = append(ready, d)
+			continue
+		}
+		r := s.render(ctx, lookup, d)
+		results = append(results, r)
+		if r.Request != nil {
+			d.Request = r.Request
+			fresh = append(fresh, d)
+		}
+	}
+	if len(results) == 0 {
+		return ready
+	}
+
+	if err := s.store.SaveRendered(ctx, s.clock.Now(), results); err != nil {
+		// Without the stored render the bytes of a later retry could differ,
+		// so send nothing: the leases expire and the batch is claimed again.
+		s.log.Error("storing rendered requests", "err", err, "count", len(results))
+		return ready
+	}
+	for _, r := range results {
+		switch {
+		case r.AbortReason != "":
+			s.log.Info("delivery aborted", "delivery_id", r.DeliveryID, "reason", r.AbortReason)
+		case r.Error != "":
+			s.log.Info("render failed", "delivery_id", r.DeliveryID, "err", r.Error)
+		}
+	}
+	return append(ready, fresh...)
+}
+
+// render renders one delivery into a RenderResult; it never fails the
+// batch, only the delivery.
+func (s *Sender) render(ctx context.Context, lookup *batchLookup, d *hookflow.Delivery) hookflow.RenderResult {
+	res := hookflow.RenderResult{DeliveryID: d.ID}
+	tmpl, meta, err := lookup.template(ctx, d)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	u, err := s.store.GetUser(ctx, hookflow.UserRef{BrazeID: d.UserID})
+	if err != nil {
+		res.Error = fmt.Sprintf("reading user %s: %v", d.UserID, err)
+		return res
+	}
+
+	meta.DispatchID = d.DispatchID
+	req, err := tmpl.Render(render.Data{User: u, Payload: d.Payload, Campaign: meta, SendID: d.SendID})
+	var abort *render.AbortError
+	switch {
+	case errors.As(err, &abort):
+		res.AbortReason = abort.Reason
+	case err != nil:
+		res.Error = err.Error()
+	default:
+		res.Request = req
+	}
+	return res
+}
+
+// templates caches compiled templates: a campaign's by id and version, an
+// API message's by dispatch id.
+type templates struct {
+	store  hookflow.Store
+	engine *render.Engine
+
+	mu    sync.Mutex
+	cache map[string]*render.Template
+}
+
+// maxCachedTemplates bounds the cache; API messages add one entry per call.
+const maxCachedTemplates = 10000
+
+func newTemplates(store hookflow.Store, engine *render.Engine) *templates {
+	return &templates{store: store, engine: engine, cache: map[string]*render.Template{}}
+}
+
+func (t *templates) compiled(key string, w hookflow.Webhook) (*render.Template, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tmpl, ok := t.cache[key]; ok {
+		return tmpl, nil
+	}
+	tmpl, err := t.engine.Compile(w)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.cache) >= maxCachedTemplates {
+		clear(t.cache)
+	}
+	t.cache[key] = tmpl
+	return tmpl, nil
+}
+
+// batch returns a lookup that reads each campaign or message once per batch.
+func (t *templates) batch() *batchLookup {
+	return &batchLookup{t: t, campaigns: map[string]*hookflow.Campaign{}}
+}
+
+type batchLookup struct {
+	t         *templates
+	campaigns map[string]*hookflow.Campaign
+}
+
+func (b *batchLookup) template(ctx context.Context, d *hookflow.Delivery) (*render.Template, render.Campaign, error) {
+	if d.CampaignID == "" {
+		w, err := b.t.store.GetAPIMessage(ctx, d.DispatchID)
+		if err != nil {
+			return nil, render.Campaign{}, fmt.Errorf("reading message of dispatch %s: %w", d.DispatchID, err)
+		}
+		tmpl, err := b.t.compiled("dispatch:"+d.DispatchID, *w)
+		return tmpl, render.Campaign{}, err
+	}
+
+	c, ok := b.campaigns[d.CampaignID]
+	if !ok {
+		var err error
+		c, err = b.t.store.GetCampaign(ctx, d.CampaignID)
+		if err != nil {
+			return nil, render.Campaign{}, fmt.Errorf("reading campaign %s: %w", d.CampaignID, err)
+		}
+		b.campaigns[d.CampaignID] = c
+	}
+	key := fmt.Sprintf("campaign:%s:%d", c.ID, c.Version)
+	tmpl, err := b.t.compiled(key, c.Webhook)
+	return tmpl, render.Campaign{APIID: c.ID, Name: c.Name}, err
+}
+
+// writeOutcomes records attempt outcomes in batches until the outcomes
+// channel closes. A batch is written when it is full or when its oldest
+// outcome has waited CompleteEvery.
+func (s *Sender) writeOutcomes() {
+	const maxBatch = 500
+	var (
+		batch []hookflow.Completion
+		timer = time.NewTimer(time.Hour)
+	)
+	timer.Stop()
+	for {
+		select {
+		case c, ok := <-s.outcomes:
+			if !ok {
+				s.write(batch)
+				return
+			}
+			if len(batch) == 0 {
+				timer.Reset(s.opts.CompleteEvery)
+			}
+			batch = append(batch, c)
+			if len(batch) >= maxBatch {
+				timer.Stop()
+				s.write(batch)
+				batch = nil
+			}
+		case <-timer.C:
+			s.write(batch)
+			batch = nil
+		}
+	}
+}
+
+// write stores a batch of outcomes, retrying a few times. If the store stays
+// unavailable the leases expire and the deliveries are sent again under the
+// same id, which receivers de-duplicate on; losing them would be worse.
+func (s *Sender) write(batch []hookflow.Completion) {
+	if len(batch) == 0 {
+		return
+	}
+	var err error
+	for try := range 5 {
+		if err = s.store.Complete(context.Background(), s.clock.Now(), batch); err == nil {
+			return
+		}
+		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
+	}
+	s.log.Error("recording attempt outcomes", "err", err, "count", len(batch))
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}

@@ -1,0 +1,214 @@
+// Package sender runs the delivery queue: it claims due deliveries in
+// batches under a lease, renders those not yet rendered (once: the request is
+// stored before the first attempt, so every attempt sends the same bytes),
+// sends them concurrently, and records the outcomes in batches.
+//
+// A delivery's lease outlasts the longest attempt (request timeout plus a
+// margin), so a slow receiver never gets a second copy while the first
+// attempt is still running. If the process dies, the lease expires and
+// another sender (or this one, restarted) claims the delivery again, with
+// the same id and the same stored request.
+package sender
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/deliver"
+	"github.com/hookflow/hookflow/render"
+)
+
+// Options tune a Sender. Zero values take the defaults.
+type Options struct {
+	// BatchSize is the most deliveries claimed at once. Defaults to 256.
+	BatchSize int
+	// Concurrency is the most attempts in flight at once. Defaults to 128.
+	Concurrency int
+	// Lease is how long a claim holds. It must exceed the request timeout;
+	// defaults to 90s + 60s.
+	Lease time.Duration
+	// PollInterval bounds how long a due delivery can wait when no wake-up
+	// arrives (another node enqueued it, or a retry fell due). Defaults to 1s.
+	PollInterval time.Duration
+	// CompleteEvery is the longest an outcome waits to be written with
+	// others in one batch. Defaults to 5ms.
+	CompleteEvery time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 256
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 128
+	}
+	if o.Lease <= 0 {
+		o.Lease = 150 * time.Second
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.CompleteEvery <= 0 {
+		o.CompleteEvery = 5 * time.Millisecond
+	}
+}
+
+// Sender claims, renders, sends and records deliveries.
+type Sender struct {
+	store  hookflow.Store
+	client *deliver.Client
+	policy deliver.Policy
+	clock  hookflow.Clock
+	log    *slog.Logger
+	opts   Options
+
+	templates *templates
+	wake      chan struct{}
+	slots     chan struct{}
+	outcomes  chan hookflow.Completion
+}
+
+// New returns a Sender. Call Run to start it.
+func New(store hookflow.Store, client *deliver.Client, policy deliver.Policy, clock hookflow.Clock, log *slog.Logger, opts Options) *Sender {
+	opts.defaults()
+	return &Sender{
+		store:     store,
+		client:    client,
+		policy:    policy,
+		clock:     clock,
+		log:       log,
+		opts:      opts,
+		templates: newTemplates(store, render.NewEngine()),
+		wake:      make(chan struct{}, 1),
+		slots:     make(chan struct{}, opts.Concurrency),
+		outcomes:  make(chan hookflow.Completion, opts.Concurrency),
+	}
+}
+
+// Wake tells the sender that deliveries may be due now. It never blocks.
+func (s *Sender) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run works the queue until ctx is done, then waits for attempts in flight
+// to finish and their outcomes to be written.
+func (s *Sender) Run(ctx context.Context) error {
+	var inflight sync.WaitGroup
+	written := make(chan struct{})
+	go func() {
+		s.writeOutcomes()
+		close(written)
+	}()
+
+	s.loop(ctx, &inflight)
+
+	inflight.Wait()
+	close(s.outcomes)
+	<-written
+	return nil
+}
+
+func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
+	for ctx.Err() == nil {
+		free := cap(s.slots) - len(s.slots)
+		if free == 0 {
+			s.waitForSlot(ctx)
+			continue
+		}
+
+		batch, err := s.store.Claim(ctx, s.clock.Now(), min(free, s.opts.BatchSize), s.opts.Lease)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("claiming deliveries", "err", err)
+				s.sleep(ctx, s.opts.PollInterval)
+			}
+			continue
+		}
+		if len(batch) == 0 {
+			s.idle(ctx)
+			continue
+		}
+
+		for _, d := range s.prepare(ctx, batch) {
+			s.slots <- struct{}{}
+			inflight.Add(1)
+			go func() {
+				defer inflight.Done()
+				defer func() { <-s.slots }()
+				s.attempt(d)
+			}()
+		}
+	}
+}
+
+// attempt makes one HTTP attempt and hands its outcome to the writer. It
+// deliberately ignores the run context: an attempt under way finishes (it
+// is bounded by the request timeout) so its outcome is recorded rather than
+// lost to a shutdown.
+func (s *Sender) attempt(d *hookflow.Delivery) {
+	n := d.Attempts + 1
+	a := s.client.Send(context.Background(), d.ID, d.Request, n, s.clock.Now())
+	a.DeliveryID = d.ID
+	a.Number = n
+
+	first := d.FirstAttemptAt
+	if first.IsZero() {
+		first = a.StartedAt
+	}
+	state, due := s.policy.Decide(a, first, rand.Float64())
+	s.logAttempt(d, a, state, due)
+	s.outcomes <- hookflow.Completion{Attempt: a, State: state, DueAt: due}
+}
+
+func (s *Sender) logAttempt(d *hookflow.Delivery, a hookflow.Attempt, state string, due time.Time) {
+	attrs := []any{
+		"delivery_id", d.ID, "campaign_id", d.CampaignID, "host", hostOf(d.Request.URL),
+		"attempt", a.Number, "status", a.Status, "duration_ms", a.Duration.Milliseconds(),
+	}
+	switch state {
+	case hookflow.StateDelivered:
+		s.log.Debug("delivered", attrs...)
+	case hookflow.StatePending:
+		s.log.Debug("attempt failed, retry scheduled", append(attrs, "err", a.Error, "retry_at", due)...)
+	default:
+		s.log.Info("delivery failed", append(attrs, "err", a.Error)...)
+	}
+}
+
+// idle waits until a wake-up, the next due time, or the poll interval,
+// whichever comes first.
+func (s *Sender) idle(ctx context.Context) {
+	wait := s.opts.PollInterval
+	if next, ok, err := s.store.NextDue(ctx); err == nil && ok {
+		if d := next.Sub(s.clock.Now()); d < wait {
+			wait = max(d, time.Millisecond)
+		}
+	}
+	s.sleep(ctx, wait)
+}
+
+func (s *Sender) sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-s.wake:
+	case <-t.C:
+	}
+}
+
+// waitForSlot blocks until an attempt finishes.
+func (s *Sender) waitForSlot(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case s.slots <- struct{}{}:
+		<-s.slots
+	}
+}
