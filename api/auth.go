@@ -1,0 +1,103 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hookflow/hookflow"
+)
+
+// keyCacheTTL is how long a looked-up key is trusted without reading the
+// store again. A revoked key therefore stops working within this time.
+const keyCacheTTL = 5 * time.Second
+
+// keyCache spares the store one read per request.
+type keyCache struct {
+	store hookflow.Store
+	clock hookflow.Clock
+
+	mu   sync.Mutex
+	keys map[string]cachedKey
+}
+
+type cachedKey struct {
+	key *hookflow.APIKey
+	at  time.Time
+}
+
+func newKeyCache(store hookflow.Store, clock hookflow.Clock) *keyCache {
+	return &keyCache{store: store, clock: clock, keys: map[string]cachedKey{}}
+}
+
+// check authenticates r's bearer key and requires scope.
+func (c *keyCache) check(r *http.Request, scope string) error {
+	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || secret == "" {
+		return errorf(http.StatusUnauthorized, "missing API key: send it as 'Authorization: Bearer <key>' (create one with 'hookflow keys create')")
+	}
+	key, err := c.lookup(r, HashKey(strings.TrimSpace(secret)))
+	if err != nil {
+		return err
+	}
+	if !key.Allows(scope) {
+		return errorf(http.StatusForbidden, "API key %q lacks the %s permission", key.Name, scope)
+	}
+	return nil
+}
+
+func (c *keyCache) lookup(r *http.Request, hash string) (*hookflow.APIKey, error) {
+	now := c.clock.Now()
+	c.mu.Lock()
+	ck, ok := c.keys[hash]
+	c.mu.Unlock()
+	if ok && now.Sub(ck.at) < keyCacheTTL {
+		return ck.key, nil
+	}
+
+	key, err := c.store.KeyByHash(r.Context(), hash)
+	if errors.Is(err, hookflow.ErrNotFound) {
+		return nil, errorf(http.StatusUnauthorized, "invalid API key")
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.keys) > 10000 {
+		clear(c.keys)
+	}
+	c.keys[hash] = cachedKey{key: key, at: now}
+	c.mu.Unlock()
+	return key, nil
+}
+
+// HashKey is how a key's secret is stored: hex SHA-256. Keys are random, so
+// a fast hash is enough; no salt or stretching is needed.
+func HashKey(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// NewKey makes a key with a fresh secret. The secret is returned once and
+// only its hash is kept.
+func NewKey(name string, scopes []string, now time.Time) (*hookflow.APIKey, string) {
+	var b [32]byte
+	rand.Read(b[:])
+	secret := "hf_" + base64.RawURLEncoding.EncodeToString(b[:])
+	var id [8]byte
+	rand.Read(id[:])
+	return &hookflow.APIKey{
+		ID:        "key_" + hex.EncodeToString(id[:]),
+		Name:      name,
+		Hash:      HashKey(secret),
+		Prefix:    secret[:10],
+		Scopes:    scopes,
+		CreatedAt: now,
+	}, secret
+}

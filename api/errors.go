@@ -1,0 +1,125 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/intake"
+)
+
+// Error is an error with the HTTP status and the message a caller sees,
+// kept apart from the internal cause that only the log sees.
+type Error struct {
+	Status  int
+	Message string
+	// Errors are item-level details, shown as Braze's errors[] array.
+	Errors any
+	cause  error
+}
+
+func (e *Error) Error() string {
+	if e.cause != nil {
+		return e.Message + ": " + e.cause.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.cause }
+
+func errorf(status int, format string, args ...any) *Error {
+	return &Error{Status: status, Message: fmt.Sprintf(format, args...)}
+}
+
+// body is the JSON shape of every error response, Braze's:
+// {"message": "...", "errors": [...]}.
+type errorBody struct {
+	Message string `json:"message"`
+	Errors  any    `json:"errors,omitempty"`
+}
+
+// writeError is the one place an error becomes an HTTP status and body.
+func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+	var (
+		ae *Error
+		ve *hookflow.ValidationError
+	)
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &ve):
+		ae = &Error{Status: http.StatusBadRequest, Message: ve.Error()}
+	case errors.Is(err, intake.ErrTooLarge):
+		ae = &Error{Status: http.StatusRequestEntityTooLarge, Message: err.Error()}
+	case errors.Is(err, hookflow.ErrNotFound):
+		ae = &Error{Status: http.StatusNotFound, Message: err.Error()}
+	case errors.Is(err, hookflow.ErrConflict):
+		ae = &Error{Status: http.StatusConflict, Message: err.Error()}
+	default:
+		log.Error("request failed", "err", err)
+		ae = &Error{Status: http.StatusInternalServerError, Message: "internal error; the server log has the details"}
+	}
+	writeJSON(w, ae.Status, errorBody{Message: ae.Message, Errors: ae.Errors})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// maxJSONBytes bounds every JSON request body but /users/track's, which has
+// its own limit.
+const maxJSONBytes = 1 << 20
+
+// decode reads a JSON body into v, refusing unknown fields, trailing data
+// and bodies over max bytes, with messages that say where the problem is.
+func decode(r *http.Request, max int64, v any) error {
+	body, err := intake.ReadBody(r, max)
+	if err != nil {
+		return err
+	}
+	return decodeBytes(body, v)
+}
+
+func decodeBytes(body []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errorf(http.StatusBadRequest, "request body has data after the JSON value")
+	}
+	return nil
+}
+
+// jsonError turns a decoding error into a message naming the place.
+func jsonError(err error) error {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.Is(err, io.EOF):
+		return errorf(http.StatusBadRequest, "request body is empty; expected a JSON object")
+	case errors.As(err, &syn):
+		return errorf(http.StatusBadRequest, "request body is not valid JSON: %v (at byte %d)", syn, syn.Offset)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "request body"
+		}
+		return errorf(http.StatusBadRequest, "%s: expected %s, got JSON %s", field, typ.Type, typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return errorf(http.StatusBadRequest, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return errorf(http.StatusBadRequest, "request body: %v", err)
+}

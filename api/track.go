@@ -1,0 +1,41 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/intake"
+	"github.com/hookflow/hookflow/trigger"
+)
+
+// track serves POST /users/track. The profile updates, the events and the
+// deliveries they trigger are written in one transaction: an accepted event
+// never loses its webhooks, and a failed request stores nothing.
+func (s *Server) track(r *http.Request) (int, any, error) {
+	body, err := intake.ReadBody(r, intake.MaxBodyBytes)
+	if err != nil {
+		return 0, nil, err
+	}
+	batch, err := intake.Parse(body, s.clock.Now())
+	if err != nil {
+		return 0, nil, err
+	}
+
+	var res *trigger.Result
+	err = s.store.Update(r.Context(), func(tx hookflow.Tx) error {
+		res, err = s.enqueue.Track(tx, batch)
+		return err
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	s.wake(len(res.Deliveries))
+
+	out := batch.Response(res.Errors)
+	if res.Attributes+res.Events+res.Purchases == 0 && len(out.Errors) > 0 {
+		// Nothing was usable: Braze answers 400 with the reasons.
+		out.Message = "no valid objects: see errors"
+		return http.StatusBadRequest, out, nil
+	}
+	return http.StatusCreated, out, nil
+}
