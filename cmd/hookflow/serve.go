@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/deliver"
+	"github.com/hookflow/hookflow/netguard"
+	"github.com/hookflow/hookflow/sender"
+	"github.com/hookflow/hookflow/sqlite"
+	"github.com/hookflow/hookflow/trigger"
+)
+
+type serveCmd struct {
+	storeFlags
+	logFlags
+	Listen            string        `default:"127.0.0.1:8080" env:"HOOKFLOW_LISTEN" help:"Address of the HTTP API. Default ${default}."`
+	RequestTimeout    time.Duration `default:"90s" env:"HOOKFLOW_REQUEST_TIMEOUT" help:"Deadline of one webhook attempt, reading the response included (Braze: 90s). Default ${default}."`
+	MaxResponseKB     int64         `default:"64" env:"HOOKFLOW_MAX_RESPONSE_KB" help:"Response body kilobytes read and kept per attempt; the rest is not read. Default ${default}."`
+	Concurrency       int           `default:"128" env:"HOOKFLOW_CONCURRENCY" help:"Most webhook attempts in flight at once. Default ${default}."`
+	BatchSize         int           `default:"256" env:"HOOKFLOW_BATCH_SIZE" help:"Most deliveries claimed from the queue at once. Default ${default}."`
+	PollInterval      time.Duration `default:"1s" env:"HOOKFLOW_POLL_INTERVAL" help:"Longest a due delivery waits when no wake-up comes. Default ${default}."`
+	RetryWindow       time.Duration `default:"24h" env:"HOOKFLOW_RETRY_WINDOW" help:"How long after its first attempt a delivery is retried. Default ${default}."`
+	AllowDestinations []string      `env:"HOOKFLOW_ALLOW_DESTINATIONS" sep:"," help:"Comma-separated CIDRs and host names webhooks may reach although they are not public, e.g. 127.0.0.0/8,localhost. Default: none."`
+}
+
+// leaseMargin is added to the request timeout to make the lease: it covers
+// the time from claim to send and from response to recorded outcome, so a
+// lease never expires under an attempt still running.
+const leaseMargin = 60 * time.Second
+
+func (c *serveCmd) Run() error {
+	log := c.logger()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	store, err := sqlite.Open(ctx, c.DataDir+"/hookflow.db", log)
+	if err != nil {
+		return fmt.Errorf("opening the database in %s: %w", c.DataDir, err)
+	}
+	defer store.Close()
+	guard, err := netguard.New(c.AllowDestinations)
+	if err != nil {
+		return fmt.Errorf("--allow-destinations: %w", err)
+	}
+
+	clock := hookflow.SystemClock{}
+	client := deliver.NewClient(deliver.Options{
+		Timeout:          c.RequestTimeout,
+		MaxResponseBytes: c.MaxResponseKB << 10,
+		DialContext:      guard.DialContext(&net.Dialer{Timeout: c.RequestTimeout}),
+	})
+	policy := deliver.DefaultPolicy()
+	policy.Window = c.RetryWindow
+	snd := sender.New(store, client, policy, clock, log.With("component", "sender"), sender.Options{
+		BatchSize: c.BatchSize, Concurrency: c.Concurrency, PollInterval: c.PollInterval,
+		Lease: c.RequestTimeout + leaseMargin,
+	})
+	srv := api.New(store, trigger.New(clock), snd, guard, clock, log.With("component", "api"))
+
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", c.Listen, err)
+	}
+	c.greet(ctx, store, log, ln.Addr().String())
+	return run(ctx, log, snd, &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln)
+}
+
+// run serves until ctx is done, then stops taking requests and lets the
+// senders finish the attempts under way.
+func run(ctx context.Context, log *slog.Logger, snd *sender.Sender, hs *http.Server, ln net.Listener) error {
+	sent := make(chan error, 1)
+	go func() { sent <- snd.Run(ctx) }()
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing attempts under way")
+	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("closing http server", "err", err)
+	}
+	return <-sent
+}
+
+// greet logs where Hookflow listens and, while no key exists, how to make
+// one: the first thing a newcomer needs.
+func (c *serveCmd) greet(ctx context.Context, store hookflow.Store, log *slog.Logger, addr string) {
+	log.Info("hookflow started", "version", hookflow.Version, "listen", "http://"+addr, "data_dir", c.DataDir)
+	keys, err := store.ListKeys(ctx)
+	if err != nil || len(keys) > 0 {
+		return
+	}
+	var out io.Writer = os.Stderr
+	fmt.Fprintf(out, "\nNo API key yet. Create one (its secret is printed once):\n\n"+
+		"    hookflow keys create --data-dir %s --name ops --scopes all\n\n"+
+		"then send it as 'Authorization: Bearer <secret>'.\n\n", c.DataDir)
+}
