@@ -31,6 +31,7 @@ type serveCmd struct {
 	Concurrency       int           `default:"128" env:"HOOKFLOW_CONCURRENCY" help:"Most webhook attempts in flight at once. Default ${default}."`
 	BatchSize         int           `default:"256" env:"HOOKFLOW_BATCH_SIZE" help:"Most deliveries claimed from the queue at once. Default ${default}."`
 	PollInterval      time.Duration `default:"1s" env:"HOOKFLOW_POLL_INTERVAL" help:"Longest a due delivery waits when no wake-up comes. Default ${default}."`
+	Lease             time.Duration `env:"HOOKFLOW_LEASE" help:"How long a claimed delivery is held before another sender may take it (after a crash). Must exceed --request-timeout. Default: request timeout + 60s."`
 	RetryWindow       time.Duration `default:"24h" env:"HOOKFLOW_RETRY_WINDOW" help:"How long after its first attempt a delivery is retried. Default ${default}."`
 	AllowDestinations []string      `env:"HOOKFLOW_ALLOW_DESTINATIONS" sep:"," help:"Comma-separated CIDRs and host names webhooks may reach although they are not public, e.g. 127.0.0.0/8,localhost. Default: none."`
 }
@@ -55,6 +56,14 @@ func (c *serveCmd) Run() error {
 		return fmt.Errorf("--allow-destinations: %w", err)
 	}
 
+	lease := c.Lease
+	if lease == 0 {
+		lease = c.RequestTimeout + leaseMargin
+	}
+	if lease <= c.RequestTimeout {
+		return fmt.Errorf("--lease (%s) must exceed --request-timeout (%s), or a slow receiver would get a second copy", lease, c.RequestTimeout)
+	}
+
 	clock := hookflow.SystemClock{}
 	client := deliver.NewClient(deliver.Options{
 		Timeout:          c.RequestTimeout,
@@ -65,7 +74,7 @@ func (c *serveCmd) Run() error {
 	policy.Window = c.RetryWindow
 	snd := sender.New(store, client, policy, clock, log.With("component", "sender"), sender.Options{
 		BatchSize: c.BatchSize, Concurrency: c.Concurrency, PollInterval: c.PollInterval,
-		Lease: c.RequestTimeout + leaseMargin,
+		Lease: lease,
 	})
 	srv := api.New(store, trigger.New(clock), snd, guard, clock, log.With("component", "api"))
 
