@@ -195,7 +195,20 @@ func (s *Sender) write(batch []hookflow.Completion) {
 	}
 	var err error
 	for try := range 5 {
-		if err = s.store.Complete(context.Background(), s.clock.Now(), batch); err == nil {
+		err = s.store.Complete(context.Background(), s.clock.Now(), batch)
+		switch {
+		case err == nil:
+			return
+		case errors.Is(err, hookflow.ErrConflict) && len(batch) > 1:
+			// One attempt was already recorded by another sender (this one's
+			// lease had expired); write the others one by one.
+			for _, c := range batch {
+				s.write([]hookflow.Completion{c})
+			}
+			return
+		case errors.Is(err, hookflow.ErrConflict):
+			s.log.Warn("attempt already recorded by another sender", "delivery_id", batch[0].Attempt.DeliveryID,
+				"attempt", batch[0].Attempt.Number)
 			return
 		}
 		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
