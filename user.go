@@ -4,7 +4,8 @@ import "time"
 
 // User is one profile. Attributes holds both Braze's standard attributes
 // (first_name, email, time_zone, …; see StandardAttributes) and custom ones,
-// keyed by name, as JSON values: string, float64, bool, []any, map[string]any.
+// keyed by name, as JSON values: string, int64 (whole numbers), float64,
+// bool, []any, map[string]any. Stores must keep whole numbers whole.
 // Dates are kept as RFC 3339 strings.
 type User struct {
 	// ID is the Hookflow-assigned identifier, exposed as Braze's braze_id:
