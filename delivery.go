@@ -162,3 +162,21 @@ type DeliveryFilter struct {
 	Before string
 	Limit  int
 }
+
+// Deferral returns a claimed delivery to the queue without an attempt: it
+// becomes pending again, due at DueAt, its attempt count unchanged. Senders
+// defer deliveries whose host is busy or has asked them to slow down.
+type Deferral struct {
+	DeliveryID string
+	DueAt      time.Time
+}
+
+// QueueStats describe the queue for the operator: deliveries due now,
+// scheduled for later (delays and retries), in flight, and the due time of
+// the oldest due one (zero when none is due).
+type QueueStats struct {
+	Due       int64
+	Scheduled int64
+	Sending   int64
+	OldestDue time.Time
+}
