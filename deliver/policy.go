@@ -170,6 +170,14 @@ func (p Policy) Next(n int, firstAttempt, now time.Time, retryAfter time.Duratio
 // Retry-After is honoured on every retryable response (408, 429, 5xx), not
 // only 429 and 503: a receiver that says when to come back knows best.
 func (p Policy) Decide(a hookflow.Attempt, firstAttempt time.Time, rnd float64) (string, time.Time) {
+	return p.DecideAt(a, firstAttempt, a.StartedAt.Add(a.Duration), rnd)
+}
+
+// DecideAt is Decide with the attempt's end given by the caller's clock.
+// a.Duration is measured on the wall clock; adding it to a StartedAt taken
+// from an injected clock would mix two timelines, and a manual clock would
+// then never reach the retry's due time.
+func (p Policy) DecideAt(a hookflow.Attempt, firstAttempt, end time.Time, rnd float64) (string, time.Time) {
 	switch Classify(a) {
 	case Delivered:
 		return hookflow.StateDelivered, time.Time{}
@@ -180,10 +188,9 @@ func (p Policy) Decide(a hookflow.Attempt, firstAttempt time.Time, rnd float64) 
 	if firstAttempt.IsZero() {
 		firstAttempt = a.StartedAt
 	}
-	now := a.StartedAt.Add(a.Duration)
-	retryAfter, _ := ParseRetryAfter(a.ResponseHeaders.Get("Retry-After"), now)
+	retryAfter, _ := ParseRetryAfter(a.ResponseHeaders.Get("Retry-After"), end)
 
-	due, ok := p.Next(a.Number, firstAttempt, now, retryAfter, rnd)
+	due, ok := p.Next(a.Number, firstAttempt, end, retryAfter, rnd)
 	if !ok {
 		return hookflow.StateFailed, time.Time{}
 	}

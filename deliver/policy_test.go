@@ -253,3 +253,16 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+// DecideAt counts from the end its caller gives, ignoring the wall-clock
+// Duration: with a manual clock standing at t0, Retry-After 7 is due at
+// exactly t0+7s.
+func TestDecideAtCountsFromGivenEnd(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	a := hookflow.Attempt{Number: 1, StartedAt: t0, Duration: 3 * time.Millisecond, Status: 429,
+		ErrorKind: KindStatus, ResponseHeaders: http.Header{"Retry-After": {"7"}}}
+	state, due := DefaultPolicy().DecideAt(a, time.Time{}, t0, 0.5)
+	if state != hookflow.StatePending || !due.Equal(t0.Add(7*time.Second)) {
+		t.Fatalf("DecideAt = %s, %v; want pending, %v", state, due, t0.Add(7*time.Second))
+	}
+}

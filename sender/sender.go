@@ -162,7 +162,9 @@ func (s *Sender) attempt(d *hookflow.Delivery) {
 	if first.IsZero() {
 		first = a.StartedAt
 	}
-	state, due := s.policy.Decide(a, first, rand.Float64())
+	// The end is read from the same clock as StartedAt, so retry times
+	// stay on one timeline when the clock is not the wall's.
+	state, due := s.policy.DecideAt(a, first, s.clock.Now(), rand.Float64())
 	s.logAttempt(d, a, state, due)
 	s.outcomes <- hookflow.Completion{Attempt: a, State: state, DueAt: due}
 }
