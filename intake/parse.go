@@ -103,6 +103,12 @@ func splitArrays(body []byte) (map[string][]json.RawMessage, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		var syn *json.SyntaxError
+		if errors.As(err, &syn) && syn.Error() != "unexpected end of JSON input" {
+			// Say where (the offset counts from 1, as the api package's
+			// messages do): a stray comma in a large batch is hard to find
+			// from the reason alone.
+			return nil, hookflow.Invalid("", "request body is not valid JSON: %v (at byte %d)", err, syn.Offset)
+		}
 		if errors.As(err, &syn) || len(body) == 0 {
 			return nil, hookflow.Invalid("", "request body is not valid JSON: %v", err)
 		}

@@ -29,7 +29,7 @@ func TestParseRefusesWholeRequest(t *testing.T) {
 		{"empty body", ``, "", "request body is not valid JSON: unexpected end of JSON input"},
 		{"truncated", `{"events": [`, "", "request body is not valid JSON: unexpected end of JSON input"},
 		{"trailing data", `{"events": []} x`, "", "request body is not valid JSON: " +
-			"invalid character 'x' after top-level value"},
+			"invalid character 'x' after top-level value (at byte 16)"},
 		{"array", `[]`, "", "request body must be a JSON object, not an array"},
 		{"string", `"hi"`, "", "request body must be a JSON object, not a string"},
 		{"null", `null`, "", "request body must be a JSON object, not null"},
