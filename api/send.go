@@ -2,9 +2,11 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 
 	"github.com/hookflow/hookflow"
 	"github.com/hookflow/hookflow/filter"
@@ -62,8 +64,11 @@ func (s *Server) triggerSend(r *http.Request) (int, any, error) {
 	var res *trigger.SendResult
 	err = s.store.Update(r.Context(), func(tx hookflow.Tx) error {
 		c, err := tx.GetCampaign(req.CampaignID)
+		if errors.Is(err, hookflow.ErrNotFound) {
+			return errorf(http.StatusNotFound, "campaign_id: no campaign %q", req.CampaignID)
+		}
 		if err != nil {
-			return fmt.Errorf("campaign_id %q: campaign %w", req.CampaignID, err)
+			return fmt.Errorf("reading campaign %s: %w", req.CampaignID, err)
 		}
 		if c.DeliveryType != hookflow.APITriggered {
 			return hookflow.Invalid("campaign_id", "campaign %q is %s; only api_triggered campaigns can be sent through this endpoint", c.ID, c.DeliveryType)
@@ -242,7 +247,7 @@ func (s *Server) messagesSend(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if err := s.checkWebhook("messages.webhook", w); err != nil {
-		return 0, nil, err
+		return 0, nil, brazeFields(err, w.Headers)
 	}
 	if n := len(req.ExternalUserIDs) + len(req.UserAliases); n > maxRecipients {
 		return 0, nil, hookflow.Invalid("external_user_ids", "and user_aliases name %d users; at most %d are allowed per request", n, maxRecipients)
@@ -311,6 +316,35 @@ func (o *webhookObject) toWebhook() (hookflow.Webhook, error) {
 	}
 	w.BodyType, w.BodyRaw = hookflow.BodyRaw, text
 	return w, nil
+}
+
+// brazeFields renames the fields of a webhook validation error from
+// Hookflow's campaign names (method, body_raw, headers[i]) to the names of
+// Braze's webhook object the caller wrote (request_method, body,
+// request_headers), so the message points at the caller's own input.
+func brazeFields(err error, headers []hookflow.Header) error {
+	var ve *hookflow.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	const root = "messages.webhook."
+	rest, ok := strings.CutPrefix(ve.Field, root)
+	if !ok {
+		return err
+	}
+	field := ve.Field
+	switch {
+	case rest == "method":
+		field = root + "request_method"
+	case rest == "body_raw" || rest == "body_type" || rest == "body_pairs":
+		field = root + "body"
+	case strings.HasPrefix(rest, "headers["):
+		var i int
+		if _, scanErr := fmt.Sscanf(rest, "headers[%d]", &i); scanErr == nil && i < len(headers) {
+			field = fmt.Sprintf("%srequest_headers[%q]", root, headers[i].Name)
+		}
+	}
+	return &hookflow.ValidationError{Field: field, Reason: ve.Reason}
 }
 
 func hasHeader(hs []hookflow.Header, name string) bool {
