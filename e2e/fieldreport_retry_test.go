@@ -107,8 +107,8 @@ func frRetryAfter(t *testing.T, status int, retryAfter func(now time.Time) strin
 }
 
 // T3: Retry-After is seconds (or an HTTP date): the retry is due exactly
-// that long after the attempt, nothing goes out before, and it goes out
-// after. A 400 is never retried, whatever its headers.
+// that long after the attempt (capped), nothing goes out before, and it goes
+// out after. A 400 is never retried, whatever its headers.
 func TestFieldReportT3RetryAfter(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -117,6 +117,8 @@ func TestFieldReportT3RetryAfter(t *testing.T) {
 	}{
 		{"seconds", func(time.Time) string { return "7" }, 7 * time.Second},
 		{"http-date", func(now time.Time) string { return now.Add(10 * time.Second).Format(http.TimeFormat) }, 10 * time.Second},
+		// A day is capped at the policy's RetryAfterCap, an hour.
+		{"capped", func(time.Time) string { return "86400" }, time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
