@@ -91,4 +91,12 @@
 // Hosts are tracked in a map. A host with nothing in flight, no failures in
 // its window, not paused, probing or slowed holds no information, and is
 // evicted by Sweep, which Acquire also runs once per Window.
+//
+// # Known gaps
+//
+// A Gate lives in one process: with several sender nodes each counts its
+// own failures and limits its own concurrency, so the cluster-wide
+// threshold and limit are per node times nodes. A 429 or 503 without
+// Retry-After or rate-limit headers counts as a failure but does not slow
+// the host; the delivery's own backoff applies.
 package hostgate
