@@ -219,14 +219,23 @@ func TestFieldReportE6PrivateDestinations(t *testing.T) {
 
 	t.Run("dial", func(t *testing.T) {
 		canary := frCanary(t)
+		_, port, _ := net.SplitHostPort(canary.Addr())
 		sys := hookflowtest.Start(t, hookflowtest.Options{Allow: []string{}})
-		frUser(sys, "u1", map[string]any{"host": canary.Addr()})
 		id := frAPICampaign(sys, "templated host", frPairs("http://{{custom_attribute.${host}}}/x", "a", "b"))
-		frTrigger(sys, id, "u1")
+		hosts := map[string]string{
+			"literal": canary.Addr(), "decimal": "2130706433:" + port, "name": "localhost:" + port,
+		}
+		for u, host := range hosts {
+			frUser(sys, u, map[string]any{"host": host})
+			frTrigger(sys, id, u)
+		}
 
-		d, _ := sys.WaitState(frOnly(t, sys, id).ID, hookflow.StateFailed)
-		if d.Attempts != 1 || !strings.Contains(d.LastError, "HOOKFLOW_ALLOW_DESTINATIONS") {
-			t.Errorf("%s; want failed after one refused dial naming HOOKFLOW_ALLOW_DESTINATIONS", frDescribe(d))
+		for _, d := range sys.WaitDeliveries(hookflow.DeliveryFilter{CampaignID: id}, len(hosts)) {
+			d, _ := sys.WaitState(d.ID, hookflow.StateFailed)
+			if d.Attempts != 1 || !strings.Contains(d.LastError, "HOOKFLOW_ALLOW_DESTINATIONS") {
+				t.Errorf("host %s: %s; want failed after one refused dial naming HOOKFLOW_ALLOW_DESTINATIONS",
+					hosts[d.ExternalID], frDescribe(d))
+			}
 		}
 		if n := canary.Connections(); n != 0 {
 			t.Errorf("canary got %d connections, want 0", n)
