@@ -69,7 +69,7 @@ func (e *apEnv) apActionCampaign(name, event string, extra map[string]any) strin
 	trig := map[string]any{"event": event}
 	c := map[string]any{
 		"name": name, "delivery_type": "action_based", "trigger": trig,
-		"reeligibility_seconds": 0, "webhook": e.apHook("/"+name),
+		"reeligibility_seconds": 0, "webhook": e.apHook("/" + name),
 	}
 	for k, v := range extra {
 		if k == "trigger_extra" {
