@@ -73,7 +73,12 @@ func (s *Server) triggerSend(r *http.Request) (int, any, error) {
 		if c.DeliveryType != hookflow.APITriggered {
 			return hookflow.Invalid("campaign_id", "campaign %q is %s; only api_triggered campaigns can be sent through this endpoint", c.ID, c.DeliveryType)
 		}
-		if c.State != hookflow.CampaignActive {
+		switch c.State {
+		case hookflow.CampaignActive:
+		case hookflow.CampaignArchived:
+			// "Resume it first" would send the caller to a 409.
+			return hookflow.Invalid("campaign_id", "campaign %q is archived; archived campaigns cannot send", c.ID)
+		default:
 			return hookflow.Invalid("campaign_id", "campaign %q is %s; resume it first", c.ID, c.State)
 		}
 		res, err = s.enqueue.CampaignSend(tx, c, send)
