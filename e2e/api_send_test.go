@@ -130,6 +130,8 @@ func TestAPITriggerSendErrors(t *testing.T) {
 	action := e.apActionCampaign("action", "ping", nil)
 	paused := e.apAPICampaign("paused")
 	e.sys.MustDo(200, "POST", "/v1/campaigns/"+paused+"/pause", nil, nil)
+	archived := e.apAPICampaign("archived")
+	e.sys.MustDo(200, "POST", "/v1/campaigns/"+archived+"/archive", nil, nil)
 	e.sys.Track(`{"attributes":[{"external_id":"u1","plan":"pro"}]}`)
 	before := e.apSnapshot()
 
@@ -152,6 +154,8 @@ func TestAPITriggerSendErrors(t *testing.T) {
 			`campaign_id: campaign "` + action + `" is action_based; only api_triggered campaigns can be sent through this endpoint`},
 		{"paused", map[string]any{"campaign_id": paused, "recipients": one}, 400,
 			`campaign_id: campaign "` + paused + `" is paused; resume it first`},
+		{"archived", map[string]any{"campaign_id": archived, "recipients": one}, 400,
+			`campaign_id: campaign "` + archived + `" is archived; archived campaigns cannot send`},
 		{"51 recipients", map[string]any{"campaign_id": api, "recipients": many}, 400,
 			"recipients: has 51 entries; at most 50 are allowed per request"},
 		{"broadcast and recipients", map[string]any{"campaign_id": api, "broadcast": true, "recipients": one}, 400,
