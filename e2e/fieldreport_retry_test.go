@@ -198,3 +198,26 @@ func TestFieldReportT6SlowReceiverOneCopy(t *testing.T) {
 		t.Errorf("%s; receiver got %d requests; want one attempt, one request", frDescribe(d), rcv.Count())
 	}
 }
+
+// T2, reset variant: a receiver that resets the connection twice, then
+// answers, gets the delivery on the third attempt; the log shows the resets.
+func TestFieldReportT2ResetThenUp(t *testing.T) {
+	rcv := frReceiver(t, func(_ *receiver.Request, n int) receiver.Response {
+		return receiver.Response{Status: 200, Drop: n <= 2}
+	})
+	sys := hookflowtest.Start(t, hookflowtest.Options{})
+	frUser(sys, "u1", nil)
+	id := frAPICampaign(sys, "reset", frPairs(rcv.URL()+"/reset", "a", "b"))
+	frTrigger(sys, id, "u1")
+
+	d, _ := sys.WaitState(frOnly(t, sys, id).ID, hookflow.StateDelivered)
+	v := frGet(sys, d.ID)
+	if len(v.AttemptLog) != 3 || rcv.Count() != 3 {
+		t.Fatalf("attempt log = %+v, %d requests; want 3 of each", v.AttemptLog, rcv.Count())
+	}
+	for _, a := range v.AttemptLog[:2] {
+		if a.Status != 0 || a.ErrorKind != deliver.KindReset {
+			t.Errorf("attempt %d = %+v; want a reset", a.Number, a)
+		}
+	}
+}
