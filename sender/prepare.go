@@ -88,7 +88,7 @@ func (s *Sender) render(ctx context.Context, lookup *batchLookup, d *hookflow.De
 // templates caches compiled templates: a campaign's by id and version, an
 // API message's by dispatch id.
 type templates struct {
-	store  hookflow.Store
+	store  Store
 	engine *render.Engine
 
 	mu    sync.Mutex
@@ -98,7 +98,7 @@ type templates struct {
 // maxCachedTemplates bounds the cache; API messages add one entry per call.
 const maxCachedTemplates = 10000
 
-func newTemplates(store hookflow.Store, engine *render.Engine) *templates {
+func newTemplates(store Store, engine *render.Engine) *templates {
 	return &templates{store: store, engine: engine, cache: map[string]*render.Template{}}
 }
 

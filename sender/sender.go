@@ -19,6 +19,7 @@ import (
 
 	"github.com/hookflow/hookflow"
 	"github.com/hookflow/hookflow/deliver"
+	"github.com/hookflow/hookflow/hostgate"
 	"github.com/hookflow/hookflow/render"
 )
 
@@ -37,6 +38,19 @@ type Options struct {
 	// CompleteEvery is the longest an outcome waits to be written with
 	// others in one batch. Defaults to 5ms.
 	CompleteEvery time.Duration
+	// Gate isolates hosts: per-host concurrency, the unhealthy-host
+	// breaker and receiver-driven slowing. Nil means no isolation.
+	Gate *hostgate.Gate
+	// BusyDelay is how long a delivery whose host has no free slot waits in
+	// the queue before it is claimed again. Defaults to 100ms.
+	BusyDelay time.Duration
+}
+
+// Store is what the sender needs of the storage contract.
+type Store interface {
+	hookflow.Store
+	// Defer returns claimed deliveries to the queue without an attempt.
+	Defer(ctx context.Context, now time.Time, ds []hookflow.Deferral) error
 }
 
 func (o *Options) defaults() {
@@ -55,11 +69,14 @@ func (o *Options) defaults() {
 	if o.CompleteEvery <= 0 {
 		o.CompleteEvery = 5 * time.Millisecond
 	}
+	if o.BusyDelay <= 0 {
+		o.BusyDelay = 100 * time.Millisecond
+	}
 }
 
 // Sender claims, renders, sends and records deliveries.
 type Sender struct {
-	store  hookflow.Store
+	store  Store
 	client *deliver.Client
 	policy deliver.Policy
 	clock  hookflow.Clock
@@ -73,7 +90,7 @@ type Sender struct {
 }
 
 // New returns a Sender. Call Run to start it.
-func New(store hookflow.Store, client *deliver.Client, policy deliver.Policy, clock hookflow.Clock, log *slog.Logger, opts Options) *Sender {
+func New(store Store, client *deliver.Client, policy deliver.Policy, clock hookflow.Clock, log *slog.Logger, opts Options) *Sender {
 	opts.defaults()
 	return &Sender{
 		store:     store,
@@ -136,27 +153,74 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 			continue
 		}
 
-		for _, d := range s.prepare(ctx, batch) {
+		s.dispatch(ctx, s.prepare(ctx, batch), inflight)
+	}
+}
+
+// dispatch starts an attempt for each ready delivery whose host lets it
+// through. The others go back to the queue without spending an attempt
+// (host busy or slowed by the receiver), or are recorded as held with the
+// synthetic 598 status (host paused as unhealthy) and retried after the
+// pause.
+func (s *Sender) dispatch(ctx context.Context, ready []*hookflow.Delivery, inflight *sync.WaitGroup) {
+	var deferred []hookflow.Deferral
+	now := s.clock.Now()
+	for _, d := range ready {
+		release, hold := s.acquire(d)
+		switch hold.Reason {
+		case hostgate.HoldNone:
 			s.slots <- struct{}{}
 			inflight.Add(1)
 			go func() {
 				defer inflight.Done()
 				defer func() { <-s.slots }()
-				s.attempt(d)
+				s.attempt(d, release)
 			}()
+		case hostgate.HoldBusy:
+			deferred = append(deferred, hookflow.Deferral{DeliveryID: d.ID, DueAt: now.Add(s.opts.BusyDelay)})
+		case hostgate.HoldSlowed:
+			deferred = append(deferred, hookflow.Deferral{DeliveryID: d.ID, DueAt: hold.Until})
+		case hostgate.HoldPaused:
+			s.held(d, hold, now)
 		}
 	}
+	if err := s.store.Defer(ctx, now, deferred); err != nil {
+		// The leases expire and the deliveries are claimed again.
+		s.log.Error("deferring deliveries", "err", err, "count", len(deferred))
+	}
+}
+
+func (s *Sender) acquire(d *hookflow.Delivery) (func(hostgate.Outcome), hostgate.Hold) {
+	if s.opts.Gate == nil {
+		return nil, hostgate.Hold{}
+	}
+	return s.opts.Gate.Acquire(hostOf(d.Request.URL))
+}
+
+// held records the synthetic 598 attempt of a delivery to a paused host.
+// The retry is due when the pause ends, spread over a tenth of a minute so
+// the probes are not met by a stampede; the retry policy is not consulted,
+// because a pause must never end a delivery: held deliveries are kept.
+func (s *Sender) held(d *hookflow.Delivery, hold hostgate.Hold, now time.Time) {
+	a := hold.Attempt(now)
+	a.DeliveryID, a.Number = d.ID, d.Attempts+1
+	due := hold.Until.Add(time.Duration(rand.Int64N(int64(6 * time.Second))))
+	s.log.Debug("host paused, delivery held", "delivery_id", d.ID, "host", hold.Host, "retry_at", due)
+	s.outcomes <- hookflow.Completion{Attempt: a, State: hookflow.StatePending, DueAt: due}
 }
 
 // attempt makes one HTTP attempt and hands its outcome to the writer. It
 // deliberately ignores the run context: an attempt under way finishes (it
 // is bounded by the request timeout) so its outcome is recorded rather than
 // lost to a shutdown.
-func (s *Sender) attempt(d *hookflow.Delivery) {
+func (s *Sender) attempt(d *hookflow.Delivery, release func(hostgate.Outcome)) {
 	n := d.Attempts + 1
 	a := s.client.Send(context.Background(), d.ID, d.Request, n, s.clock.Now())
 	a.DeliveryID = d.ID
 	a.Number = n
+	if release != nil {
+		release(hostgate.OutcomeOf(a, false))
+	}
 
 	first := d.FirstAttemptAt
 	if first.IsZero() {
