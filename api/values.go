@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -13,31 +12,14 @@ import (
 // which attribute objects have none of.
 var timeZero = time.Time{}
 
-// normalize turns json.Number values (the decoder keeps numbers exact) into
-// int64 when integral and float64 otherwise, recursively, so templates and
-// filters see the same types /users/track stores.
+// normalize applies hookflow.NormalizeNumbers to a decoded request value.
+// A number too large even for a float64 is left as the decoder's text.
 func normalize(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = normalize(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = normalize(e)
-		}
-		return out
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
+	n, err := hookflow.NormalizeNumbers(v)
+	if err != nil {
+		return v
 	}
-	return v
+	return n
 }
 
 // literal reports whether a template has no Liquid in it.

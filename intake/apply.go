@@ -120,7 +120,7 @@ func numeric(v any) (i int64, f float64, isInt bool, ok bool) {
 		}
 		return 0, v, false, true
 	case json.Number:
-		n, err := number(v)
+		n, err := hookflow.NormalizeNumbers(v)
 		if err != nil {
 			return 0, 0, false, false
 		}

@@ -66,51 +66,13 @@ func decodeObject(raw json.RawMessage) (object, error) {
 			return nil, fmt.Errorf("decode object value: %w", err)
 		}
 		key := tok.(string)
-		v, err = normalize(v)
+		v, err = hookflow.NormalizeNumbers(v)
 		if err != nil {
 			return nil, failf("%q: %v", key, err)
 		}
 		obj = append(obj, field{key: key, value: v})
 	}
 	return obj, nil
-}
-
-// normalize replaces every json.Number in v by int64 when it is an integer
-// literal that fits, float64 otherwise.
-func normalize(v any) (any, error) {
-	switch v := v.(type) {
-	case json.Number:
-		return number(v)
-	case map[string]any:
-		for k, e := range v {
-			n, err := normalize(e)
-			if err != nil {
-				return nil, err
-			}
-			v[k] = n
-		}
-	case []any:
-		for i, e := range v {
-			n, err := normalize(e)
-			if err != nil {
-				return nil, err
-			}
-			v[i] = n
-		}
-	}
-	return v, nil
-}
-
-// number converts a JSON number literal.
-func number(n json.Number) (any, error) {
-	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-		return i, nil
-	}
-	f, err := strconv.ParseFloat(string(n), 64)
-	if err != nil {
-		return nil, fmt.Errorf("number %s is out of range", n)
-	}
-	return f, nil
 }
 
 // jsonKind names the JSON type of raw for error messages.

@@ -35,7 +35,7 @@ func scanDelivery(r scanner) (*hookflow.Delivery, error) {
 	d.CampaignID = campaign.String
 	d.DueAt, d.LeaseUntil, d.FirstAttemptAt = fromMicros(due), fromMicros(lease), fromMicros(first)
 	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
-	if err := json.Unmarshal([]byte(payload), &d.Payload); err != nil {
+	if err := decodeText(payload, &d.Payload); err != nil {
 		return nil, fmt.Errorf("decoding payload of delivery %s: %w", d.ID, err)
 	}
 	if method.Valid {

@@ -77,7 +77,7 @@ func scanUser(r scanner) (*hookflow.User, error) {
 		return nil, err
 	}
 	u.ExternalID = ext.String
-	if err := json.Unmarshal([]byte(attrs), &u.Attributes); err != nil {
+	if err := decodeText(attrs, &u.Attributes); err != nil {
 		return nil, fmt.Errorf("decoding attributes of user %s: %w", u.ID, err)
 	}
 	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -346,8 +346,32 @@ func decodeJSON(col sql.NullString, v any) error {
 	if !col.Valid {
 		return nil
 	}
-	if err := json.NewDecoder(strings.NewReader(col.String)).Decode(v); err != nil {
+	return decodeText(col.String, v)
+}
+
+// decodeText decodes stored JSON into v. Free-form values (attributes,
+// properties, payloads) keep whole numbers whole, per
+// hookflow.NormalizeNumbers, so 9007199254740993 comes back exact.
+func decodeText(text string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("decoding stored JSON: %w", err)
+	}
+	var maps []map[string]any
+	switch x := v.(type) {
+	case *map[string]any:
+		maps = append(maps, *x)
+	case *hookflow.Payload:
+		maps = append(maps, x.TriggerProperties, x.Context)
+		if x.Event != nil {
+			maps = append(maps, x.Event.Properties)
+		}
+	}
+	for _, m := range maps {
+		if _, err := hookflow.NormalizeNumbers(m); err != nil {
+			return fmt.Errorf("decoding stored JSON: %w", err)
+		}
 	}
 	return nil
 }

@@ -77,7 +77,7 @@ func testDeliveryRoundTrip(t *testing.T, s hookflow.Store) {
 	want.SendID = "send-1"
 	want.Payload = hookflow.Payload{
 		Event: &hookflow.EventPayload{Name: "signup", Time: at(-time.Minute),
-			Properties: map[string]any{"level": 3.0, "tags": []any{"x"}}},
+			Properties: map[string]any{"level": int64(3), "score": 0.5, "tags": []any{"x"}}},
 		TriggerProperties: map[string]any{"coupon": "ABC"},
 	}
 	api := delivery(deliveryID(2), "", "u2", at(-time.Second))

@@ -11,7 +11,8 @@ import (
 )
 
 func newUser(id, externalID, email string) *hookflow.User {
-	attrs := map[string]any{"first_name": "Zoë", "plan": "gold", "visits": 3.0,
+	attrs := map[string]any{"first_name": "Zoë", "plan": "gold", "visits": int64(3),
+		"ratio": 2.5, "big": int64(9007199254740993),
 		"tags": []any{"a", "b"}, "address": map[string]any{"city": "Lyon"}}
 	if email != "" {
 		attrs["email"] = email
@@ -180,7 +181,7 @@ func testEachUser(t *testing.T, s hookflow.Store) {
 	var us []*hookflow.User
 	for i := n - 1; i >= 0; i-- {
 		u := &hookflow.User{ID: fmt.Sprintf("%024x", i), CreatedAt: t0, UpdatedAt: t0,
-			Attributes: map[string]any{"i": float64(i)}}
+			Attributes: map[string]any{"i": int64(i)}}
 		if i%2 == 0 {
 			u.Aliases = []hookflow.Alias{{Name: fmt.Sprint(i), Label: "l"}}
 		}
@@ -199,7 +200,7 @@ func testEachUser(t *testing.T, s hookflow.Store) {
 		t.Fatalf("EachUser saw %d users, want %d", len(seen), n)
 	}
 	for i, u := range seen {
-		if u.ID != fmt.Sprintf("%024x", i) || u.Attributes["i"] != float64(i) {
+		if u.ID != fmt.Sprintf("%024x", i) || u.Attributes["i"] != int64(i) {
 			t.Fatalf("user %d = %s %v, want ID order", i, u.ID, u.Attributes)
 		}
 		wantAliases := 0
@@ -231,7 +232,7 @@ func testEvents(t *testing.T, s hookflow.Store) {
 	insertUsers(t, s, newUser("u1", "ext-1", ""), newUser("u2", "ext-2", ""))
 	evs := []*hookflow.Event{
 		{ID: "e1", UserID: "u1", Name: "signup", Time: at(time.Minute), AppID: "app",
-			Properties: map[string]any{"level": 3.0, "nested": map[string]any{"k": "v"}},
+			Properties: map[string]any{"level": int64(3), "nested": map[string]any{"k": "v"}},
 			ReceivedAt: at(2 * time.Minute)},
 		{ID: "e2", UserID: "u1", Name: "sku-1", Time: at(3 * time.Minute),
 			Purchase:   &hookflow.Purchase{ProductID: "sku-1", Currency: "EUR", Price: 9.5, Quantity: 2},
