@@ -74,8 +74,10 @@ type Tx interface {
 	// TriggeredCampaigns returns the active action-based campaigns whose
 	// trigger matches ev (filters not applied).
 	TriggeredCampaigns(ev *Event) ([]*Campaign, error)
-	// ExceptionCampaigns returns the active action-based campaigns that list
-	// eventName among their exception events.
+	// ExceptionCampaigns returns the action-based campaigns, in any state,
+	// that list eventName among their exception events: a paused or archived
+	// campaign's delayed sends still go out, so its exceptions must still
+	// cancel them.
 	ExceptionCampaigns(eventName string) ([]*Campaign, error)
 
 	// LastSendAt returns when the user was last enqueued a delivery of the

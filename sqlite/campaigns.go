@@ -219,13 +219,13 @@ func (t *tx) TriggeredCampaigns(ev *hookflow.Event) ([]*hookflow.Campaign, error
 	return matched, nil
 }
 
-// ExceptionCampaigns returns the active action-based campaigns listing
-// eventName among their exception events, in ID order.
+// ExceptionCampaigns returns the action-based campaigns, in any state,
+// listing eventName among their exception events, in ID order.
 func (t *tx) ExceptionCampaigns(eventName string) ([]*hookflow.Campaign, error) {
 	cs, err := queryCampaigns(t.ctx, t.q, `SELECT `+campaignColumns+` FROM campaigns
 		WHERE id IN (SELECT campaign_id FROM campaign_exceptions WHERE event = ?)
-		AND state = ? AND delivery_type = ? ORDER BY id`,
-		eventName, hookflow.CampaignActive, hookflow.ActionBased)
+		AND delivery_type = ? ORDER BY id`,
+		eventName, hookflow.ActionBased)
 	if err != nil {
 		return nil, fmt.Errorf("finding campaigns excepted by %q: %w", eventName, err)
 	}

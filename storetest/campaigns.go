@@ -220,12 +220,12 @@ func testExceptionCampaigns(t *testing.T, s hookflow.Store) {
 		})
 	}
 	check("initially", map[string][]string{
-		"cancel": {"a", "b"}, "refund": {"a"}, "order": {}, "other": {},
+		"cancel": {"a", "b", "paused"}, "refund": {"a"}, "order": {}, "other": {},
 	})
 
 	a.Trigger.ExceptionEvents = []string{"cancel"}
 	if err := s.UpdateCampaign(context.Background(), a); err != nil {
 		t.Fatalf("UpdateCampaign: %v", err)
 	}
-	check("after update", map[string][]string{"cancel": {"a", "b"}, "refund": {}})
+	check("after update", map[string][]string{"cancel": {"a", "b", "paused"}, "refund": {}})
 }
