@@ -1,0 +1,116 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Free-form values (attributes, event and trigger properties) must come back
+// with the Go types they went in with: int64 for whole numbers, float64 for
+// the rest. encoding/json writes float64(3) as 3, which would then read back
+// as int64, so marked writes a whole float64 as 3.0 and decoding turns a
+// number into int64 only when it has no fraction or exponent.
+
+// marked returns v with every whole float64 inside maps and slices replaced
+// by a json.Number that keeps its ".0".
+func marked(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if x == nil {
+			return x
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = marked(e)
+		}
+		return out
+	case []any:
+		if x == nil {
+			return x
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = marked(e)
+		}
+		return out
+	case float64:
+		// Past 1e21 encoding/json switches to exponent form, which
+		// reads back as a float64 anyway.
+		if x == math.Trunc(x) && math.Abs(x) < 1e21 {
+			return json.Number(strconv.FormatFloat(x, 'f', -1, 64) + ".0")
+		}
+	}
+	return v
+}
+
+// markedMap is marked for a map, keeping its type.
+func markedMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return marked(m).(map[string]any)
+}
+
+// unmarked converts the json.Numbers a UseNumber decoder left in v, in
+// place: int64 when the number is written as an integer, float64 otherwise.
+func unmarked(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = unmarked(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = unmarked(e)
+		}
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	}
+	return v
+}
+
+// encodeDoc encodes v, a value whose free-form maps were passed through
+// marked, as a JSON document; nil maps and pointers become NULL.
+func encodeDoc(v any) (*string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if string(b) == "null" {
+		return nil, nil
+	}
+	s := string(b)
+	return &s, nil
+}
+
+// decodeDoc decodes a document written by encodeDoc into v, leaving v alone
+// on NULL. Numbers in free-form values arrive as json.Number; callers pass
+// the maps they hold through unmarked.
+func decodeDoc(doc *string, v any) error {
+	if doc == nil {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(*doc))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("decoding stored JSON: %w", err)
+	}
+	return nil
+}
+
+// decodeMap decodes a document holding one free-form map.
+func decodeMap(doc *string) (map[string]any, error) {
+	var m map[string]any
+	if err := decodeDoc(doc, &m); err != nil {
+		return nil, err
+	}
+	unmarked(m)
+	return m, nil
+}

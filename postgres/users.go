@@ -1,0 +1,340 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookflow/hookflow"
+)
+
+// tx is the hookflow.Tx of one Update call.
+type tx struct {
+	ctx context.Context
+	q   pgx.Tx
+	// enqueued records that the transaction must notify listeners.
+	enqueued bool
+}
+
+var _ hookflow.Tx = (*tx)(nil)
+
+// GetUser finds a profile by any kind of reference.
+func (s *Store) GetUser(ctx context.Context, ref hookflow.UserRef) (*hookflow.User, error) {
+	return findUser(ctx, s.pool, ref)
+}
+
+// FindUser finds a profile by any kind of reference.
+func (t *tx) FindUser(ref hookflow.UserRef) (*hookflow.User, error) {
+	return findUser(t.ctx, t.q, ref)
+}
+
+const userColumns = `u.id, u.external_id, u.attributes, u.created_at, u.updated_at`
+
+// findUser resolves ref to one profile. Several profiles may share an email;
+// the most recently updated one wins, as Braze picks it.
+func findUser(ctx context.Context, q querier, ref hookflow.UserRef) (*hookflow.User, error) {
+	var where string
+	var args []any
+	switch {
+	case ref.ExternalID != "":
+		where, args = `u.external_id = $1`, []any{ref.ExternalID}
+	case ref.BrazeID != "":
+		where, args = `u.id = $1`, []any{ref.BrazeID}
+	case ref.Alias != nil:
+		where = `u.id = (SELECT user_id FROM user_aliases WHERE label = $1 AND name = $2)`
+		args = []any{ref.Alias.Label, ref.Alias.Name}
+	case ref.Email != "":
+		where, args = `u.email = $1`, []any{[]byte(ref.Email)}
+	default:
+		return nil, fmt.Errorf("finding user: empty reference: %w", hookflow.ErrNotFound)
+	}
+	query := `SELECT ` + userColumns + ` FROM users u WHERE ` + where +
+		` ORDER BY u.updated_at DESC, u.id DESC LIMIT 1`
+
+	u, err := scanUser(q.QueryRow(ctx, query, args...))
+	if err != nil {
+		return nil, fmt.Errorf("finding user by %s: %w", ref, mapErr(err))
+	}
+	if u.Aliases, err = userAliases(ctx, q, u.ID); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func scanUser(r pgx.Row) (*hookflow.User, error) {
+	var u hookflow.User
+	var ext *string
+	var attrs string
+	err := r.Scan(&u.ID, &ext, &attrs, &u.CreatedAt, &u.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	if ext != nil {
+		u.ExternalID = *ext
+	}
+	if u.Attributes, err = decodeMap(&attrs); err != nil {
+		return nil, fmt.Errorf("decoding attributes of user %s: %w", u.ID, err)
+	}
+	u.CreatedAt, u.UpdatedAt = utc(u.CreatedAt), utc(u.UpdatedAt)
+	return &u, nil
+}
+
+func userAliases(ctx context.Context, q querier, userID string) ([]hookflow.Alias, error) {
+	rows, err := q.Query(ctx,
+		`SELECT name, label FROM user_aliases WHERE user_id = $1 ORDER BY label`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("reading aliases: %w", err)
+	}
+	as, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (hookflow.Alias, error) {
+		var a hookflow.Alias
+		err := r.Scan(&a.Name, &a.Label)
+		return a, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading aliases: %w", err)
+	}
+	if len(as) == 0 {
+		return nil, nil
+	}
+	return as, nil
+}
+
+// InsertUser stores a new profile with its aliases. An empty ID is filled
+// with a new 24-hex-character braze id, and zero timestamps with now.
+func (t *tx) InsertUser(u *hookflow.User) error {
+	if u.ID == "" {
+		u.ID = newBrazeID()
+	}
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = now()
+	}
+	if u.UpdatedAt.IsZero() {
+		u.UpdatedAt = u.CreatedAt
+	}
+	attrs, err := encodeAttributes(u.Attributes)
+	if err != nil {
+		return err
+	}
+
+	_, err = t.q.Exec(t.ctx,
+		`INSERT INTO users (id, external_id, email, attributes, created_at, updated_at)
+		 VALUES ($1, $2, $3, $4, $5, $6)`,
+		u.ID, nullString(u.ExternalID), emailColumn(u), attrs, u.CreatedAt, u.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("inserting user %s: %w", u.ID, mapErr(err))
+	}
+	return t.insertAliases(u)
+}
+
+// UpdateUser replaces the profile's external id, aliases and attributes. It
+// sets u.UpdatedAt to now unless the caller already moved it forward.
+func (t *tx) UpdateUser(u *hookflow.User) error {
+	if u.UpdatedAt.IsZero() {
+		u.UpdatedAt = now()
+	}
+	attrs, err := encodeAttributes(u.Attributes)
+	if err != nil {
+		return err
+	}
+
+	tag, err := t.q.Exec(t.ctx, `UPDATE users SET external_id = $1, email = $2,
+		attributes = $3, updated_at = $4 WHERE id = $5`,
+		nullString(u.ExternalID), emailColumn(u), attrs, u.UpdatedAt, u.ID)
+	if err != nil {
+		return fmt.Errorf("updating user %s: %w", u.ID, mapErr(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("updating user %s: %w", u.ID, hookflow.ErrNotFound)
+	}
+
+	_, err = t.q.Exec(t.ctx, `DELETE FROM user_aliases WHERE user_id = $1`, u.ID)
+	if err != nil {
+		return fmt.Errorf("updating aliases of user %s: %w", u.ID, err)
+	}
+	return t.insertAliases(u)
+}
+
+// emailColumn is the email attribute as the users.email column holds it.
+func emailColumn(u *hookflow.User) []byte {
+	if e := u.Email(); e != "" {
+		return []byte(e)
+	}
+	return nil
+}
+
+func (t *tx) insertAliases(u *hookflow.User) error {
+	for _, a := range u.Aliases {
+		_, err := t.q.Exec(t.ctx,
+			`INSERT INTO user_aliases (user_id, label, name) VALUES ($1, $2, $3)`,
+			u.ID, a.Label, a.Name)
+		if err != nil {
+			return fmt.Errorf("storing alias %s/%s of user %s: %w",
+				a.Label, a.Name, u.ID, mapErr(err))
+		}
+	}
+	return nil
+}
+
+// eachUserPage is how many profiles EachUser reads at a time. It reads a page,
+// closes the cursor, then calls fn, so fn may write through the same Tx.
+const eachUserPage = 500
+
+// EachUser calls fn for every profile in ID order, stopping at fn's first
+// error, which it returns.
+func (t *tx) EachUser(fn func(*hookflow.User) error) error {
+	after := ""
+	for {
+		users, err := t.userPage(after)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if err := fn(u); err != nil {
+				return err
+			}
+		}
+		if len(users) < eachUserPage {
+			return nil
+		}
+		after = users[len(users)-1].ID
+	}
+}
+
+// userPage reads up to eachUserPage profiles with IDs after after, with their
+// aliases, in two queries.
+func (t *tx) userPage(after string) ([]*hookflow.User, error) {
+	rows, err := t.q.Query(t.ctx, `SELECT `+userColumns+` FROM users u
+		WHERE u.id > $1 ORDER BY u.id LIMIT $2`, after, eachUserPage)
+	if err != nil {
+		return nil, fmt.Errorf("listing users: %w", err)
+	}
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*hookflow.User, error) {
+		return scanUser(r)
+	})
+	if err != nil || len(users) == 0 {
+		return users, err
+	}
+
+	byID := make(map[string]*hookflow.User, len(users))
+	for _, u := range users {
+		byID[u.ID] = u
+	}
+	rows, err = t.q.Query(t.ctx, `SELECT user_id, name, label FROM user_aliases
+		WHERE user_id > $1 AND user_id <= $2 ORDER BY user_id, label`,
+		after, users[len(users)-1].ID)
+	if err != nil {
+		return nil, fmt.Errorf("listing aliases: %w", err)
+	}
+	var id string
+	var a hookflow.Alias
+	_, err = pgx.ForEachRow(rows, []any{&id, &a.Name, &a.Label}, func() error {
+		if u := byID[id]; u != nil {
+			u.Aliases = append(u.Aliases, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing aliases: %w", err)
+	}
+	return users, nil
+}
+
+// InsertEvents stores events in one statement. Empty IDs are filled with
+// UUIDv7s.
+func (t *tx) InsertEvents(evs []*hookflow.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	var c struct {
+		id, user, name, app  []string
+		at, received         []time.Time
+		properties, purchase []*string
+	}
+	for _, ev := range evs {
+		if ev.ID == "" {
+			ev.ID = uuid.Must(uuid.NewV7()).String()
+		}
+		props, err := encodeDoc(markedMap(ev.Properties))
+		if err != nil {
+			return fmt.Errorf("encoding properties of event %s: %w", ev.ID, err)
+		}
+		purchase, err := encodeDoc(ev.Purchase)
+		if err != nil {
+			return fmt.Errorf("encoding purchase of event %s: %w", ev.ID, err)
+		}
+		c.id, c.user, c.name = append(c.id, ev.ID), append(c.user, ev.UserID), append(c.name, ev.Name)
+		c.app, c.at, c.received = append(c.app, ev.AppID), append(c.at, ev.Time), append(c.received, ev.ReceivedAt)
+		c.properties, c.purchase = append(c.properties, props), append(c.purchase, purchase)
+	}
+
+	_, err := t.q.Exec(t.ctx, `INSERT INTO events (id, user_id, name, time, app_id,
+		properties, purchase, received_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],
+			$5::text[], $6::text[], $7::text[], $8::timestamptz[])`,
+		c.id, c.user, c.name, c.at, c.app, c.properties, c.purchase, c.received)
+	if err != nil {
+		return fmt.Errorf("inserting events: %w", mapErr(err))
+	}
+	return nil
+}
+
+// ListEvents returns a user's events, newest first; limit <= 0 means 100.
+func (s *Store) ListEvents(ctx context.Context, userID string, limit int) ([]*hookflow.Event, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, user_id, name, time, app_id,
+		properties, purchase, received_at FROM events WHERE user_id = $1
+		ORDER BY time DESC, id DESC LIMIT $2`, userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing events: %w", err)
+	}
+	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*hookflow.Event, error) {
+		return scanEvent(r)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing events: %w", err)
+	}
+	return evs, nil
+}
+
+func scanEvent(r pgx.Row) (*hookflow.Event, error) {
+	var ev hookflow.Event
+	var props, purchase *string
+	err := r.Scan(&ev.ID, &ev.UserID, &ev.Name, &ev.Time, &ev.AppID, &props,
+		&purchase, &ev.ReceivedAt)
+	if err != nil {
+		return nil, err
+	}
+	ev.Time, ev.ReceivedAt = utc(ev.Time), utc(ev.ReceivedAt)
+	if ev.Properties, err = decodeMap(props); err != nil {
+		return nil, err
+	}
+	if err := decodeDoc(purchase, &ev.Purchase); err != nil {
+		return nil, err
+	}
+	return &ev, nil
+}
+
+// newBrazeID returns 24 random lowercase hex characters.
+func newBrazeID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func encodeAttributes(attrs map[string]any) (string, error) {
+	if attrs == nil {
+		return "{}", nil
+	}
+	doc, err := encodeDoc(markedMap(attrs))
+	if err != nil {
+		return "", fmt.Errorf("encoding attributes: %w", err)
+	}
+	return *doc, nil
+}
