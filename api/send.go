@@ -91,7 +91,7 @@ func (s *Server) triggerSend(r *http.Request) (int, any, error) {
 }
 
 func (s *Server) sent(send trigger.Send, res *trigger.SendResult) (int, any, error) {
-	s.wake(len(res.Deliveries))
+	s.enqueued(res.Deliveries)
 	s.log.Info("api send enqueued", "dispatch_id", send.DispatchID, "count", len(res.Deliveries), "skipped", res.Skipped)
 	return http.StatusCreated, sendResponse{DispatchID: send.DispatchID, Message: "success", Errors: res.Errors}, nil
 }
@@ -367,8 +367,8 @@ func (s *Server) checkWebhook(field string, w hookflow.Webhook) error {
 	if err := render.Check(w); err != nil {
 		return prefixed(field, err)
 	}
-	if literal(w.URL) && s.guard != nil {
-		if err := s.guard.CheckURL(w.URL); err != nil {
+	if literal(w.URL) && s.Guard != nil {
+		if err := s.Guard.CheckURL(w.URL); err != nil {
 			return hookflow.Invalid(field+".url", "%v", err)
 		}
 	}

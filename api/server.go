@@ -9,8 +9,10 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/hookflow/hookflow"
 	"github.com/hookflow/hookflow/netguard"
@@ -21,23 +23,46 @@ import (
 // instead of at their next poll.
 type Waker interface{ Wake() }
 
+// Observer counts what the API takes in; metrics.Metrics is one.
+type Observer interface {
+	Enqueued(origin string, n int)
+	Intake(kind string, n int)
+	Middleware(route string, h http.Handler) http.Handler
+}
+
+// Config is what a Server needs. Waker, Guard and Observer are optional.
+type Config struct {
+	Store   hookflow.Store
+	Enqueue *trigger.Enqueuer
+	Waker   Waker
+	// Guard checks literal webhook URLs when campaigns and messages are
+	// saved.
+	Guard    *netguard.Guard
+	Clock    hookflow.Clock
+	Log      *slog.Logger
+	Observer Observer
+	// Ready reports whether the process can serve (the store answers); it
+	// backs /readyz. Nil means always ready.
+	Ready func(context.Context) error
+	// Metrics, when set, is served at /metrics without authentication.
+	Metrics http.Handler
+}
+
 // Server holds what the handlers need.
 type Server struct {
+	Config
 	store   hookflow.Store
 	enqueue *trigger.Enqueuer
-	waker   Waker
-	guard   *netguard.Guard
 	clock   hookflow.Clock
 	log     *slog.Logger
 	keys    *keyCache
 }
 
-// New returns a Server. guard checks literal webhook URLs when campaigns and
-// messages are saved.
-func New(store hookflow.Store, enq *trigger.Enqueuer, waker Waker, guard *netguard.Guard, clock hookflow.Clock, log *slog.Logger) *Server {
+// New returns a Server.
+func New(c Config) *Server {
 	return &Server{
-		store: store, enqueue: enq, waker: waker, guard: guard, clock: clock, log: log,
-		keys: newKeyCache(store, clock),
+		Config: c, store: c.Store, enqueue: c.Enqueue, clock: c.Clock, log: c.Log,
+		keys: newKeyCache(c.Store, c.Clock),
 	}
 }
 
@@ -45,7 +70,11 @@ func New(store hookflow.Store, enq *trigger.Enqueuer, waker Waker, guard *netgua
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	route := func(pattern, scope string, h func(*http.Request) (int, any, error)) {
-		mux.Handle(pattern, s.authorized(scope, h))
+		var handler http.Handler = s.authorized(scope, h)
+		if s.Observer != nil {
+			handler = s.Observer.Middleware(pattern, handler)
+		}
+		mux.Handle(pattern, handler)
 	}
 
 	route("POST /users/track", hookflow.ScopeUsersTrack, s.track)
@@ -68,6 +97,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, errorf(http.StatusNotFound, "no endpoint %s %s", r.Method, r.URL.Path))
 	})
@@ -91,8 +124,30 @@ func (s *Server) authorized(scope string, h func(*http.Request) (int, any, error
 	})
 }
 
-func (s *Server) wake(n int) {
-	if n > 0 && s.waker != nil {
-		s.waker.Wake()
+// enqueued wakes the senders and counts deliveries enqueued.
+func (s *Server) enqueued(ds []*hookflow.Delivery) {
+	if len(ds) == 0 {
+		return
 	}
+	if s.Waker != nil {
+		s.Waker.Wake()
+	}
+	if s.Observer != nil {
+		s.Observer.Enqueued(ds[0].Origin, len(ds))
+	}
+}
+
+// readyz answers 200 when the store answers, 503 otherwise: a load
+// balancer stops sending requests to a node that cannot store them.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.Ready(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

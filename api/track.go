@@ -29,13 +29,25 @@ func (s *Server) track(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	s.wake(len(res.Deliveries))
+	s.enqueued(res.Deliveries)
 
 	out := batch.Response(res.Errors)
+	s.countIntake(res, len(out.Errors))
 	if res.Attributes+res.Events+res.Purchases == 0 && len(out.Errors) > 0 {
 		// Nothing was usable: Braze answers 400 with the reasons.
 		out.Message = "no valid objects: see errors"
 		return http.StatusBadRequest, out, nil
 	}
 	return http.StatusCreated, out, nil
+}
+
+// countIntake counts the objects a /users/track request stored and refused.
+func (s *Server) countIntake(res *trigger.Result, refused int) {
+	if s.Observer == nil {
+		return
+	}
+	s.Observer.Intake("attributes", res.Attributes)
+	s.Observer.Intake("events", res.Events)
+	s.Observer.Intake("purchases", res.Purchases)
+	s.Observer.Intake("errors", refused)
 }

@@ -107,7 +107,9 @@ func Start(t testing.TB, o Options) *System {
 	snd := sender.New(store, client, *o.Policy, o.Clock, log, sender.Options{
 		PollInterval: o.PollInterval, Lease: o.Timeout + 10*time.Second,
 	})
-	srv := api.New(store, trigger.New(o.Clock), snd, guard, o.Clock, log)
+	srv := api.New(api.Config{
+		Store: store, Enqueue: trigger.New(o.Clock), Waker: snd, Guard: guard, Clock: o.Clock, Log: log,
+	})
 	hs := httptest.NewServer(srv.Handler())
 
 	ctx, cancel := context.WithCancel(context.Background())

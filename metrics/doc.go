@@ -38,7 +38,7 @@
 //	hookflow_queue_oldest_due_age_seconds          how long the oldest due delivery has
 //	                                               waited past its due time; 0 when none
 //	hookflow_host_breaker_state{host,state}        1 for the host's breaker state (closed,
-//	                                               open, probing), 0 for the others
+//	                                               paused, probing), 0 for the others
 //	hookflow_host_failures_in_window{host}         failures counted in the breaker's window
 //	hookflow_host_in_flight{host}                  attempts to the host in progress
 //

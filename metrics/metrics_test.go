@@ -141,9 +141,9 @@ func TestHostLimitFoldsIntoOther(t *testing.T) {
 		Hosts: func() []HostState {
 			return []HostState{
 				{Host: "a.example", State: "closed", Failures: 1, InFlight: 2},
-				{Host: "c.example", State: "open", Failures: 5},
+				{Host: "c.example", State: "paused", Failures: 5},
 				{Host: "d.example", State: "probing", Failures: 3, InFlight: 1},
-				{Host: "e.example", State: "open", Failures: 4},
+				{Host: "e.example", State: "paused", Failures: 4},
 			}
 		},
 	}, nil, 2)
@@ -158,10 +158,10 @@ func TestHostLimitFoldsIntoOther(t *testing.T) {
 	)
 	assertSamples(t, m, "hookflow_host_breaker_state",
 		`hookflow_host_breaker_state{host="a.example",state="closed"} 1`,
-		`hookflow_host_breaker_state{host="a.example",state="open"} 0`,
+		`hookflow_host_breaker_state{host="a.example",state="paused"} 0`,
 		`hookflow_host_breaker_state{host="a.example",state="probing"} 0`,
 		`hookflow_host_breaker_state{host="other",state="closed"} 0`,
-		`hookflow_host_breaker_state{host="other",state="open"} 2`,
+		`hookflow_host_breaker_state{host="other",state="paused"} 2`,
 		`hookflow_host_breaker_state{host="other",state="probing"} 1`,
 	)
 	assertSamples(t, m, "hookflow_host_failures_in_window",

@@ -37,7 +37,7 @@ type QueueStats struct {
 // HostState is one receiver host's breaker as the sender sees it.
 type HostState struct {
 	Host string
-	// State is closed, open or probing.
+	// State is closed, paused or probing, as hostgate reports it.
 	State string
 	// Failures counts the failures in the breaker's window.
 	Failures int
@@ -48,7 +48,7 @@ type HostState struct {
 // breakerStates are the values of the state label; each host gets a
 // series for each, 1 for its current state and 0 for the others, so that
 // a query for open hosts needs no absent().
-var breakerStates = []string{"closed", "open", "probing"}
+var breakerStates = []string{"closed", "paused", "probing"}
 
 // sourceCollector turns Sources into gauges at scrape time.
 type sourceCollector struct {

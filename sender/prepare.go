@@ -49,8 +49,10 @@ func (s *Sender) prepare(ctx context.Context, batch []*hookflow.Delivery) []*hoo
 		switch {
 		case r.AbortReason != "":
 			s.log.Info("delivery aborted", "delivery_id", r.DeliveryID, "reason", r.AbortReason)
+			s.opts.Observer.Finished(hookflow.StateAborted, 1)
 		case r.Error != "":
 			s.log.Info("render failed", "delivery_id", r.DeliveryID, "err", r.Error)
+			s.opts.Observer.Finished(hookflow.StateFailed, 1)
 		}
 	}
 	return append(ready, fresh...)

@@ -44,7 +44,21 @@ type Options struct {
 	// BusyDelay is how long a delivery whose host has no free slot waits in
 	// the queue before it is claimed again. Defaults to 100ms.
 	BusyDelay time.Duration
+	// Observer counts attempts and outcomes; metrics.Metrics is one.
+	Observer Observer
 }
+
+// Observer is told of every attempt and of every delivery outcome.
+type Observer interface {
+	Attempt(host string, status int, errorKind string, d time.Duration)
+	Finished(state string, n int)
+}
+
+// noObserver is the Observer of a sender without metrics.
+type noObserver struct{}
+
+func (noObserver) Attempt(string, int, string, time.Duration) {}
+func (noObserver) Finished(string, int)                       {}
 
 // Store is what the sender needs of the storage contract.
 type Store interface {
@@ -71,6 +85,9 @@ func (o *Options) defaults() {
 	}
 	if o.BusyDelay <= 0 {
 		o.BusyDelay = 100 * time.Millisecond
+	}
+	if o.Observer == nil {
+		o.Observer = noObserver{}
 	}
 }
 
@@ -206,6 +223,7 @@ func (s *Sender) held(d *hookflow.Delivery, hold hostgate.Hold, now time.Time) {
 	a.DeliveryID, a.Number = d.ID, d.Attempts+1
 	due := hold.Until.Add(time.Duration(rand.Int64N(int64(6 * time.Second))))
 	s.log.Debug("host paused, delivery held", "delivery_id", d.ID, "host", hold.Host, "retry_at", due)
+	s.opts.Observer.Finished(hookflow.StatePending, 1)
 	s.outcomes <- hookflow.Completion{Attempt: a, State: hookflow.StatePending, DueAt: due}
 }
 
@@ -221,6 +239,7 @@ func (s *Sender) attempt(d *hookflow.Delivery, release func(hostgate.Outcome)) {
 	if release != nil {
 		release(hostgate.OutcomeOf(a, false))
 	}
+	s.opts.Observer.Attempt(hostOf(d.Request.URL), a.Status, a.ErrorKind, a.Duration)
 
 	first := d.FirstAttemptAt
 	if first.IsZero() {
@@ -230,6 +249,7 @@ func (s *Sender) attempt(d *hookflow.Delivery, release func(hostgate.Outcome)) {
 	// stay on one timeline when the clock is not the wall's.
 	state, due := s.policy.DecideAt(a, first, s.clock.Now(), rand.Float64())
 	s.logAttempt(d, a, state, due)
+	s.opts.Observer.Finished(state, 1)
 	s.outcomes <- hookflow.Completion{Attempt: a, State: state, DueAt: due}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/hookflow/hookflow"
 	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/deliver"
+	"github.com/hookflow/hookflow/hostgate"
 	"github.com/hookflow/hookflow/netguard"
 	"github.com/hookflow/hookflow/sender"
 	"github.com/hookflow/hookflow/sqlite"
@@ -33,6 +34,8 @@ type serveCmd struct {
 	PollInterval      time.Duration `default:"1s" env:"HOOKFLOW_POLL_INTERVAL" help:"Longest a due delivery waits when no wake-up comes. Default ${default}."`
 	Lease             time.Duration `env:"HOOKFLOW_LEASE" help:"How long a claimed delivery is held before another sender may take it (after a crash). Must exceed --request-timeout. Default: request timeout + 60s."`
 	RetryWindow       time.Duration `default:"24h" env:"HOOKFLOW_RETRY_WINDOW" help:"How long after its first attempt a delivery is retried. Default ${default}."`
+	MaxPerHost        int           `default:"64" env:"HOOKFLOW_MAX_PER_HOST" help:"Most attempts in flight to one host, so a slow or failing endpoint cannot take every sender. Default ${default}."`
+	UnhealthyAfter    int           `default:"3000" env:"HOOKFLOW_UNHEALTHY_AFTER" help:"A host with more than this many failures (408, 429, 502, 503, 504, 529, connection errors, timeouts) in a sliding minute is paused for a minute (Braze: 3000). Default ${default}."`
 	AllowDestinations []string      `env:"HOOKFLOW_ALLOW_DESTINATIONS" sep:"," help:"Comma-separated CIDRs and host names webhooks may reach although they are not public, e.g. 127.0.0.0/8,localhost. Default: none."`
 }
 
@@ -70,13 +73,22 @@ func (c *serveCmd) Run() error {
 		MaxResponseBytes: c.MaxResponseKB << 10,
 		DialContext:      guard.DialContext(&net.Dialer{Timeout: c.RequestTimeout}),
 	})
+	gate := hostgate.New(clock, hostgate.Options{
+		MaxPerHost: c.MaxPerHost, FailureThreshold: c.UnhealthyAfter, Log: log.With("component", "hostgate"),
+	})
+	m := newMetrics(store, gate, clock)
+
 	policy := deliver.DefaultPolicy()
 	policy.Window = c.RetryWindow
 	snd := sender.New(store, client, policy, clock, log.With("component", "sender"), sender.Options{
 		BatchSize: c.BatchSize, Concurrency: c.Concurrency, PollInterval: c.PollInterval,
-		Lease: lease,
+		Lease: lease, Gate: gate, Observer: m,
 	})
-	srv := api.New(store, trigger.New(clock), snd, guard, clock, log.With("component", "api"))
+	srv := api.New(api.Config{
+		Store: store, Enqueue: trigger.New(clock), Waker: snd, Guard: guard, Clock: clock,
+		Log: log.With("component", "api"), Observer: m, Metrics: m.Handler(),
+		Ready: func(ctx context.Context) error { _, _, err := store.NextDue(ctx); return err },
+	})
 
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
