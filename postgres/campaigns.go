@@ -216,13 +216,15 @@ func (t *tx) TriggeredCampaigns(ev *hookflow.Event) ([]*hookflow.Campaign, error
 	return matched, nil
 }
 
-// ExceptionCampaigns returns the active action-based campaigns listing
-// eventName among their exception events, in ID order.
+// ExceptionCampaigns returns the action-based campaigns, in any state,
+// listing eventName among their exception events, in ID order: a paused or
+// archived campaign's delayed sends still go out, so its exceptions must
+// still cancel them.
 func (t *tx) ExceptionCampaigns(eventName string) ([]*hookflow.Campaign, error) {
 	cs, err := queryCampaigns(t.ctx, t.q, `SELECT `+campaignColumns+` FROM campaigns
 		WHERE id IN (SELECT campaign_id FROM campaign_exceptions WHERE event = $1)
-		AND state = $2 AND delivery_type = $3 ORDER BY id`,
-		eventName, hookflow.CampaignActive, hookflow.ActionBased)
+		AND delivery_type = $2 ORDER BY id`,
+		eventName, hookflow.ActionBased)
 	if err != nil {
 		return nil, fmt.Errorf("finding campaigns excepted by %q: %w", eventName, mapErr(err))
 	}

@@ -81,11 +81,15 @@ func decodePayload(doc string) (hookflow.Payload, error) {
 	if err := decodeDoc(&doc, &p); err != nil {
 		return p, err
 	}
+	maps := []map[string]any{p.TriggerProperties, p.Context}
 	if p.Event != nil {
-		unmarked(p.Event.Properties)
+		maps = append(maps, p.Event.Properties)
 	}
-	unmarked(p.TriggerProperties)
-	unmarked(p.Context)
+	for _, m := range maps {
+		if _, err := hookflow.NormalizeNumbers(m); err != nil {
+			return p, fmt.Errorf("decoding stored JSON: %w", err)
+		}
+	}
 	return p, nil
 }
 
@@ -125,7 +129,38 @@ func (r *deliveryRows) add(d *hookflow.Delivery) error {
 	return nil
 }
 
-// Enqueue inserts deliveries in one statement. Empty fields get defaults
+// copyMin is the batch size from which Enqueue copies rather than inserts.
+// COPY costs a round trip more (pgx first asks for the column types) but
+// writes rows faster: measured on 500-row batches on a busy 2-core machine,
+// 10 to 30 % more deliveries a second than one INSERT … SELECT FROM unnest.
+const copyMin = 64
+
+var deliveryColumnNames = strings.Fields(strings.ReplaceAll(deliveryColumns, ",", " "))
+
+// row returns the values of row i in deliveryColumns order, for COPY.
+func (r *deliveryRows) row(i int) ([]any, error) {
+	return []any{r.id[i], r.origin[i], r.campaign[i], r.dispatch[i], r.send[i], r.user[i],
+		r.external[i], r.state[i], r.payload[i], r.method[i], r.url[i], r.headers[i],
+		r.body[i], r.attempts[i], r.due[i], r.lease[i], r.lastStatus[i], r.lastError[i],
+		r.abortReason[i], r.first[i], r.created[i], r.updated[i]}, nil
+}
+
+// insert writes the rows in one INSERT statement.
+func (r *deliveryRows) insert(ctx context.Context, q pgx.Tx) error {
+	_, err := q.Exec(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+			$5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+			$11::text[], $12::text[], $13::bytea[], $14::int[], $15::timestamptz[],
+			$16::timestamptz[], $17::int[], $18::text[], $19::text[],
+			$20::timestamptz[], $21::timestamptz[], $22::timestamptz[])`,
+		r.id, r.origin, r.campaign, r.dispatch, r.send, r.user, r.external, r.state,
+		r.payload, r.method, r.url, r.headers, r.body, r.attempts, r.due, r.lease,
+		r.lastStatus, r.lastError, r.abortReason, r.first, r.created, r.updated)
+	return err
+}
+
+// Enqueue inserts deliveries in one statement, or one COPY for large
+// batches. Empty fields get defaults
 // written back into each Delivery: ID a UUIDv7 (time-ordered, so listing by
 // ID is listing by age), State pending, CreatedAt now, UpdatedAt CreatedAt.
 // Listeners on every node are notified when the transaction commits.
@@ -141,15 +176,13 @@ func (t *tx) Enqueue(ds []*hookflow.Delivery) error {
 		}
 	}
 
-	_, err := t.q.Exec(t.ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
-			$5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-			$11::text[], $12::text[], $13::bytea[], $14::int[], $15::timestamptz[],
-			$16::timestamptz[], $17::int[], $18::text[], $19::text[],
-			$20::timestamptz[], $21::timestamptz[], $22::timestamptz[])`,
-		r.id, r.origin, r.campaign, r.dispatch, r.send, r.user, r.external, r.state,
-		r.payload, r.method, r.url, r.headers, r.body, r.attempts, r.due, r.lease,
-		r.lastStatus, r.lastError, r.abortReason, r.first, r.created, r.updated)
+	var err error
+	if len(ds) >= copyMin {
+		_, err = t.q.CopyFrom(t.ctx, pgx.Identifier{"deliveries"}, deliveryColumnNames,
+			pgx.CopyFromSlice(len(ds), r.row))
+	} else {
+		err = r.insert(t.ctx, t.q)
+	}
 	if err != nil {
 		return fmt.Errorf("enqueueing deliveries: %w", mapErr(err))
 	}
@@ -342,20 +375,14 @@ func (s *Store) Complete(ctx context.Context, at time.Time, cs []hookflow.Comple
 		a.errText, a.errKind = append(a.errText, att.Error), append(a.errKind, att.ErrorKind)
 	}
 
+	ids := make(map[string]bool, len(cs))
+	for _, c := range cs {
+		ids[c.Attempt.DeliveryID] = true
+	}
 	return s.inTx(ctx, func(t pgx.Tx) error {
-		_, err := t.Exec(ctx, `INSERT INTO attempts (delivery_id, number, started_at,
-			duration_us, status, response_headers, response_body, truncated, error, error_kind)
-			SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::bigint[],
-				$5::int[], $6::text[], $7::bytea[], $8::bool[], $9::text[], $10::text[])`,
-			a.id, a.number, a.started, a.durationUS, a.status, a.headers, a.body,
-			a.truncated, a.errText, a.errKind)
-		if err != nil {
-			return fmt.Errorf("recording attempts: %w", mapErr(err))
-		}
-
 		// A NULL due time (final states) keeps the stored one; the first
 		// attempt's start is kept once set.
-		_, err = t.Exec(ctx, `UPDATE deliveries d SET state = v.state,
+		tag, err := t.Exec(ctx, `UPDATE deliveries d SET state = v.state,
 			due_at = COALESCE(v.due_at, d.due_at), attempts = v.number,
 			last_status = v.status, last_error = v.error, lease_until = NULL,
 			updated_at = $1, first_attempt_at = COALESCE(d.first_attempt_at, v.started_at)
@@ -366,6 +393,22 @@ func (s *Store) Complete(ctx context.Context, at time.Time, cs []hookflow.Comple
 			at, a.id, a.state, a.due, a.number, a.status, a.errText, a.started)
 		if err != nil {
 			return fmt.Errorf("completing deliveries: %w", mapErr(err))
+		}
+		// attempts has no foreign key: this check stands for it, without
+		// the share lock a key check takes on every delivery row.
+		if n := tag.RowsAffected(); n < int64(len(ids)) {
+			return fmt.Errorf("completing deliveries: %d of %d: %w",
+				int64(len(ids))-n, len(ids), hookflow.ErrNotFound)
+		}
+
+		_, err = t.Exec(ctx, `INSERT INTO attempts (delivery_id, number, started_at,
+			duration_us, status, response_headers, response_body, truncated, error, error_kind)
+			SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::bigint[],
+				$5::int[], $6::text[], $7::bytea[], $8::bool[], $9::text[], $10::text[])`,
+			a.id, a.number, a.started, a.durationUS, a.status, a.headers, a.body,
+			a.truncated, a.errText, a.errKind)
+		if err != nil {
+			return fmt.Errorf("recording attempts: %w", mapErr(err))
 		}
 		return nil
 	})

@@ -6,13 +6,15 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/hookflow/hookflow"
 )
 
 // Free-form values (attributes, event and trigger properties) must come back
 // with the Go types they went in with: int64 for whole numbers, float64 for
-// the rest. encoding/json writes float64(3) as 3, which would then read back
-// as int64, so marked writes a whole float64 as 3.0 and decoding turns a
-// number into int64 only when it has no fraction or exponent.
+// the rest, per hookflow.NormalizeNumbers, which decoding applies. But
+// encoding/json writes float64(3) as 3, which would then read back as
+// int64, so marked writes a whole float64 as 3.0: it reads back a float64.
 
 // marked returns v with every whole float64 inside maps and slices replaced
 // by a json.Number that keeps its ".0".
@@ -54,28 +56,6 @@ func markedMap(m map[string]any) map[string]any {
 	return marked(m).(map[string]any)
 }
 
-// unmarked converts the json.Numbers a UseNumber decoder left in v, in
-// place: int64 when the number is written as an integer, float64 otherwise.
-func unmarked(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = unmarked(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = unmarked(e)
-		}
-	case json.Number:
-		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	}
-	return v
-}
-
 // encodeDoc encodes v, a value whose free-form maps were passed through
 // marked, as a JSON document; nil maps and pointers become NULL.
 func encodeDoc(v any) (*string, error) {
@@ -92,7 +72,7 @@ func encodeDoc(v any) (*string, error) {
 
 // decodeDoc decodes a document written by encodeDoc into v, leaving v alone
 // on NULL. Numbers in free-form values arrive as json.Number; callers pass
-// the maps they hold through unmarked.
+// the maps they hold through hookflow.NormalizeNumbers.
 func decodeDoc(doc *string, v any) error {
 	if doc == nil {
 		return nil
@@ -111,6 +91,8 @@ func decodeMap(doc *string) (map[string]any, error) {
 	if err := decodeDoc(doc, &m); err != nil {
 		return nil, err
 	}
-	unmarked(m)
+	if _, err := hookflow.NormalizeNumbers(m); err != nil {
+		return nil, fmt.Errorf("decoding stored JSON: %w", err)
+	}
 	return m, nil
 }
