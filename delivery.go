@@ -180,3 +180,22 @@ type QueueStats struct {
 	Sending   int64
 	OldestDue time.Time
 }
+
+// ReplayFilter selects deliveries to send again. Zero fields do not filter,
+// except that only failed deliveries are replayed in bulk; a DeliveryID
+// names one delivery, which may be failed or delivered. A replayed delivery
+// keeps its ID and stored request and becomes pending again.
+type ReplayFilter struct {
+	DeliveryID string
+	CampaignID string
+	// Host matches the host of the stored request's URL, without regard
+	// to case: "api.example.com:8443" matches that port only,
+	// "api.example.com" any port.
+	Host string
+	// Status matches the status of the last attempt (0: no filter).
+	Status int
+	// Since and Until bound the delivery's creation time: Since <=
+	// CreatedAt < Until.
+	Since time.Time
+	Until time.Time
+}

@@ -130,11 +130,13 @@ const (
 	ScopeCampaignsRead        = "hookflow.campaigns.read"
 	ScopeCampaignsWrite       = "hookflow.campaigns.write"
 	ScopeDeliveriesRead       = "hookflow.deliveries.read"
+	ScopeDeliveriesWrite      = "hookflow.deliveries.write"
 	ScopeUsersRead            = "hookflow.users.read"
 )
 
 // KnownScopes lists every scope a key can be given.
 var KnownScopes = []string{
 	ScopeAll, ScopeUsersTrack, ScopeMessagesSend, ScopeCampaignsTriggerSend,
-	ScopeCampaignsRead, ScopeCampaignsWrite, ScopeDeliveriesRead, ScopeUsersRead,
+	ScopeCampaignsRead, ScopeCampaignsWrite, ScopeDeliveriesRead,
+	ScopeDeliveriesWrite, ScopeUsersRead,
 }
