@@ -92,6 +92,8 @@ func (s *Server) Handler() http.Handler {
 
 	route("GET /v1/deliveries", hookflow.ScopeDeliveriesRead, s.listDeliveries)
 	route("GET /v1/deliveries/{id}", hookflow.ScopeDeliveriesRead, s.getDelivery)
+	route("POST /v1/deliveries/{id}/replay", hookflow.ScopeDeliveriesWrite, s.replayOne)
+	route("POST /v1/deliveries/replay", hookflow.ScopeDeliveriesWrite, s.replayMany)
 	route("GET /v1/users/{id}", hookflow.ScopeUsersRead, s.getUser)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

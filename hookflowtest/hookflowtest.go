@@ -22,6 +22,7 @@ import (
 	"github.com/hookflow/hookflow"
 	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/deliver"
+	"github.com/hookflow/hookflow/hostgate"
 	"github.com/hookflow/hookflow/netguard"
 	"github.com/hookflow/hookflow/sender"
 	"github.com/hookflow/hookflow/sqlite"
@@ -67,6 +68,10 @@ type Options struct {
 	PollInterval time.Duration
 	// Path is the SQLite file; defaults to one in t.TempDir().
 	Path string
+	// Gate isolates hosts as `hookflow serve` does (per-host limit,
+	// breaker, slowing); build it on the same Clock. Nil means no
+	// isolation.
+	Gate *hostgate.Gate
 }
 
 // System is a running Hookflow.
@@ -105,7 +110,7 @@ func Start(t testing.TB, o Options) *System {
 		DialContext: guard.DialContext(&net.Dialer{Timeout: o.Timeout}),
 	})
 	snd := sender.New(store, client, *o.Policy, o.Clock, log, sender.Options{
-		PollInterval: o.PollInterval, Lease: o.Timeout + 10*time.Second,
+		PollInterval: o.PollInterval, Lease: o.Timeout + 10*time.Second, Gate: o.Gate,
 	})
 	srv := api.New(api.Config{
 		Store: store, Enqueue: trigger.New(o.Clock), Waker: snd, Guard: guard, Clock: o.Clock, Log: log,
