@@ -110,5 +110,7 @@ fi
 
 if [ -t 0 ] && [ -z "${CI:-}" ]; then
   say "hookflow is still running on http://$api with key $key — press Ctrl-C to stop"
+  echo "  try, in another terminal:  $bin log --data-dir $data"
+  echo "  (Ctrl-C deletes $data: the data, the key and that binary)"
   wait
 fi
