@@ -117,10 +117,12 @@ func (w wakeCounter) await(t *testing.T, what string) {
 }
 
 // TestListenWakesOnEnqueueFromAnotherStore runs a listener on one store and
-// enqueues through another on the same schema, as two nodes would.
+// enqueues through another on the same schema, as two nodes would. Enqueues
+// that roll back, or that commit in another schema, wake nobody.
 func TestListenWakesOnEnqueueFromAnotherStore(t *testing.T) {
 	url := schemaURL(t)
 	listener, writer := openStore(t, url), openStore(t, url)
+	elsewhere := openStore(t, schemaURL(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	wakes := make(wakeCounter, 16)
@@ -129,15 +131,32 @@ func TestListenWakesOnEnqueueFromAnotherStore(t *testing.T) {
 	// Listen wakes once as it starts listening: from then on an enqueue
 	// must be heard.
 	wakes.await(t, "listening")
-	for i := range 2 {
+	enqueue := func(s *postgres.Store, fail error) {
+		t.Helper()
 		d := &hookflow.Delivery{Origin: hookflow.OriginAPIMessage, UserID: "u"}
-		err := writer.Update(context.Background(), func(tx hookflow.Tx) error {
-			return tx.Enqueue([]*hookflow.Delivery{d})
+		err := s.Update(context.Background(), func(tx hookflow.Tx) error {
+			if err := tx.Enqueue([]*hookflow.Delivery{d}); err != nil {
+				return err
+			}
+			return fail
 		})
-		if err != nil {
-			t.Fatalf("Enqueue: %v", err)
+		if !errors.Is(err, fail) {
+			t.Fatalf("Update error = %v, want %v", err, fail)
 		}
-		wakes.await(t, fmt.Sprintf("enqueue %d", i+1))
+	}
+	enqueue(writer, nil)
+	wakes.await(t, "an enqueue")
+
+	// PostgreSQL delivers notifications in commit order, so a wake-up from
+	// the rollback or the other schema would come before the one awaited
+	// here. The check cannot fail spuriously; it misses such a wake-up only
+	// if the listener has not yet turned the last notification into one.
+	enqueue(writer, errors.New("rolled back"))
+	enqueue(elsewhere, nil)
+	enqueue(writer, nil)
+	wakes.await(t, "an enqueue after the rollback")
+	if n := len(wakes); n != 0 {
+		t.Errorf("%d extra wake-ups, want none from a rollback or another schema", n)
 	}
 
 	cancel()

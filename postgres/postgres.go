@@ -162,6 +162,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 // Close closes the pool, waiting for connections in use to be released.
+// Listen and Lead hold connections of their own: cancel their contexts to
+// end them.
 func (s *Store) Close() error {
 	s.pool.Close()
 	return nil

@@ -174,7 +174,8 @@ func TestSchemasAreIsolated(t *testing.T) {
 	a, b := openStore(t, schemaURL(t)), openStore(t, schemaURL(t))
 	d := &hookflow.Delivery{ID: "d-1", Origin: hookflow.OriginAPIMessage, UserID: "u",
 		DueAt: time.Now()}
-	if err := a.Update(ctx, func(tx hookflow.Tx) error { return tx.Enqueue([]*hookflow.Delivery{d}) }); err != nil {
+	err := a.Update(ctx, func(tx hookflow.Tx) error { return tx.Enqueue([]*hookflow.Delivery{d}) })
+	if err != nil {
 		t.Fatalf("Enqueue: %v", err)
 	}
 	if _, _, err := b.GetDelivery(ctx, "d-1"); !errors.Is(err, hookflow.ErrNotFound) {
