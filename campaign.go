@@ -20,6 +20,43 @@ type Webhook struct {
 	BodyType  string     `json:"body_type"`
 	BodyPairs []KeyValue `json:"body_pairs,omitempty"`
 	BodyRaw   string     `json:"body_raw,omitempty"`
+	// Signing, when set, signs every attempt with the Standard Webhooks
+	// scheme. It holds secrets: API responses must never show it as is.
+	Signing *Signing `json:"signing,omitempty"`
+}
+
+// Signing holds the Standard Webhooks secrets of a webhook. Secrets[0] is
+// the current one; the others are older secrets still valid until their
+// ExpiresAt, so receivers can move to a new secret without losing a
+// delivery: while two are valid, every attempt carries both signatures.
+type Signing struct {
+	Secrets []SigningSecret `json:"secrets"`
+}
+
+// SigningSecret is one secret of a Signing.
+type SigningSecret struct {
+	// ID names the secret in API output, which never shows Secret.
+	ID string `json:"id"`
+	// Secret is "whsec_" followed by the standard base64 of the key.
+	Secret    string    `json:"secret"`
+	CreatedAt time.Time `json:"created_at"`
+	// ExpiresAt is nil while the secret is current; a rotation sets it on
+	// the secrets it replaces.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// Active returns the secrets that still sign at now, current first.
+func (s *Signing) Active(now time.Time) []string {
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for _, sec := range s.Secrets {
+		if sec.ExpiresAt == nil || now.Before(*sec.ExpiresAt) {
+			out = append(out, sec.Secret)
+		}
+	}
+	return out
 }
 
 // Body types of a Webhook.

@@ -10,19 +10,25 @@ import (
 
 	"github.com/hookflow/hookflow"
 	"github.com/hookflow/hookflow/render"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // prepare renders the claimed deliveries that have no stored request yet,
 // stores the renders in one write, and returns the deliveries ready to send.
 // Rendering before the first attempt, and storing the result, is what makes
 // every attempt of a delivery send the same bytes even across a crash.
-func (s *Sender) prepare(ctx context.Context, batch []*hookflow.Delivery) []*hookflow.Delivery {
+func (s *Sender) prepare(ctx context.Context, batch []*hookflow.Delivery) []outgoing {
+	lookup := s.templates.batch()
+	return s.withSigners(ctx, lookup, s.renderAll(ctx, lookup, batch))
+}
+
+// renderAll renders what needs it and returns the deliveries ready to send.
+func (s *Sender) renderAll(ctx context.Context, lookup *batchLookup, batch []*hookflow.Delivery) []*hookflow.Delivery {
 	var (
 		ready   []*hookflow.Delivery
 		results []hookflow.RenderResult
 		fresh   []*hookflow.Delivery
 	)
-	lookup := s.templates.batch()
 	for _, d := range batch {
 		if d.Request != nil {
 			ready = append(ready, d)
@@ -123,36 +129,106 @@ func (t *templates) compiled(key string, w hookflow.Webhook) (*render.Template, 
 
 // batch returns a lookup that reads each campaign or message once per batch.
 func (t *templates) batch() *batchLookup {
-	return &batchLookup{t: t, campaigns: map[string]*hookflow.Campaign{}}
+	return &batchLookup{t: t, webhooks: map[string]*lookedUp{}}
 }
 
+// batchLookup reads the webhook of each campaign or API message once per
+// batch, for its template and its signing secrets.
 type batchLookup struct {
-	t         *templates
-	campaigns map[string]*hookflow.Campaign
+	t        *templates
+	webhooks map[string]*lookedUp
+}
+
+// lookedUp is the webhook of one campaign version or one API message.
+type lookedUp struct {
+	key     string
+	webhook *hookflow.Webhook
+	meta    render.Campaign
+	// signer is built on first use; signed says it was.
+	signer *signature.Signer
+	signed bool
+}
+
+func (b *batchLookup) webhook(ctx context.Context, d *hookflow.Delivery) (*lookedUp, error) {
+	key := "dispatch:" + d.DispatchID
+	if d.CampaignID != "" {
+		key = "campaign:" + d.CampaignID
+	}
+	if w, ok := b.webhooks[key]; ok {
+		return w, nil
+	}
+
+	var w *lookedUp
+	if d.CampaignID == "" {
+		m, err := b.t.store.GetAPIMessage(ctx, d.DispatchID)
+		if err != nil {
+			return nil, fmt.Errorf("reading message of dispatch %s: %w", d.DispatchID, err)
+		}
+		w = &lookedUp{key: key, webhook: m}
+	} else {
+		c, err := b.t.store.GetCampaign(ctx, d.CampaignID)
+		if err != nil {
+			return nil, fmt.Errorf("reading campaign %s: %w", d.CampaignID, err)
+		}
+		w = &lookedUp{key: fmt.Sprintf("campaign:%s:%d", c.ID, c.Version), webhook: &c.Webhook,
+			meta: render.Campaign{APIID: c.ID, Name: c.Name}}
+	}
+	b.webhooks[key] = w
+	return w, nil
 }
 
 func (b *batchLookup) template(ctx context.Context, d *hookflow.Delivery) (*render.Template, render.Campaign, error) {
-	if d.CampaignID == "" {
-		w, err := b.t.store.GetAPIMessage(ctx, d.DispatchID)
-		if err != nil {
-			return nil, render.Campaign{}, fmt.Errorf("reading message of dispatch %s: %w", d.DispatchID, err)
-		}
-		tmpl, err := b.t.compiled("dispatch:"+d.DispatchID, *w)
-		return tmpl, render.Campaign{}, err
+	w, err := b.webhook(ctx, d)
+	if err != nil {
+		return nil, render.Campaign{}, err
 	}
+	tmpl, err := b.t.compiled(w.key, *w.webhook)
+	return tmpl, w.meta, err
+}
 
-	c, ok := b.campaigns[d.CampaignID]
-	if !ok {
-		var err error
-		c, err = b.t.store.GetCampaign(ctx, d.CampaignID)
-		if err != nil {
-			return nil, render.Campaign{}, fmt.Errorf("reading campaign %s: %w", d.CampaignID, err)
-		}
-		b.campaigns[d.CampaignID] = c
+// signer returns the signer of d's campaign or message with the secrets
+// active at now, or nil when it is not signed.
+func (b *batchLookup) signer(ctx context.Context, d *hookflow.Delivery, now time.Time) (*signature.Signer, error) {
+	w, err := b.webhook(ctx, d)
+	if err != nil {
+		return nil, err
 	}
-	key := fmt.Sprintf("campaign:%s:%d", c.ID, c.Version)
-	tmpl, err := b.t.compiled(key, c.Webhook)
-	return tmpl, render.Campaign{APIID: c.ID, Name: c.Name}, err
+	if w.signed {
+		return w.signer, nil
+	}
+	if active := w.webhook.Signing.Active(now); len(active) > 0 {
+		if w.signer, err = signature.NewSigner(active...); err != nil {
+			return nil, fmt.Errorf("signing secrets of %s: %w", w.key, err)
+		}
+	}
+	w.signed = true
+	return w.signer, nil
+}
+
+// outgoing is a delivery ready for its attempt and the signer of that
+// attempt (nil when unsigned).
+type outgoing struct {
+	*hookflow.Delivery
+	signer *signature.Signer
+}
+
+// withSigners looks up the signing secrets of every ready delivery, also of
+// those rendered in an earlier batch: secrets are read at each attempt, so
+// a rotation or an expiry applies to retries too. A delivery whose secrets
+// cannot be read is not sent unsigned; its lease expires and it is
+// claimed again.
+func (s *Sender) withSigners(ctx context.Context, lookup *batchLookup, ready []*hookflow.Delivery) []outgoing {
+	now := s.clock.Now()
+	out := make([]outgoing, 0, len(ready))
+	for _, d := range ready {
+		signer, err := lookup.signer(ctx, d, now)
+		if err != nil {
+			s.log.Error("reading signing secrets", "delivery_id", d.ID, "err", err)
+			continue
+		}
+		out = append(out, outgoing{Delivery: d, signer: signer})
+	}
+	return out
 }
 
 // writeOutcomes records attempt outcomes in batches until the outcomes

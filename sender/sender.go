@@ -179,11 +179,11 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 // (host busy or slowed by the receiver), or are recorded as held with the
 // synthetic 598 status (host paused as unhealthy) and retried after the
 // pause.
-func (s *Sender) dispatch(ctx context.Context, ready []*hookflow.Delivery, inflight *sync.WaitGroup) {
+func (s *Sender) dispatch(ctx context.Context, ready []outgoing, inflight *sync.WaitGroup) {
 	var deferred []hookflow.Deferral
 	now := s.clock.Now()
 	for _, d := range ready {
-		release, hold := s.acquire(d)
+		release, hold := s.acquire(d.Delivery)
 		switch hold.Reason {
 		case hostgate.HoldNone:
 			s.slots <- struct{}{}
@@ -198,7 +198,7 @@ func (s *Sender) dispatch(ctx context.Context, ready []*hookflow.Delivery, infli
 		case hostgate.HoldSlowed:
 			deferred = append(deferred, hookflow.Deferral{DeliveryID: d.ID, DueAt: hold.Until})
 		case hostgate.HoldPaused:
-			s.held(d, hold, now)
+			s.held(d.Delivery, hold, now)
 		}
 	}
 	if err := s.store.Defer(ctx, now, deferred); err != nil {
@@ -231,9 +231,12 @@ func (s *Sender) held(d *hookflow.Delivery, hold hostgate.Hold, now time.Time) {
 // deliberately ignores the run context: an attempt under way finishes (it
 // is bounded by the request timeout) so its outcome is recorded rather than
 // lost to a shutdown.
-func (s *Sender) attempt(d *hookflow.Delivery, release func(hostgate.Outcome)) {
+// Each attempt is signed afresh: its own webhook-timestamp, read from the
+// clock now, over the stored bytes.
+func (s *Sender) attempt(o outgoing, release func(hostgate.Outcome)) {
+	d := o.Delivery
 	n := d.Attempts + 1
-	a := s.client.Send(context.Background(), d.ID, d.Request, n, s.clock.Now())
+	a := s.client.SendSigned(context.Background(), o.signer, d.ID, d.Request, n, s.clock.Now())
 	a.DeliveryID = d.ID
 	a.Number = n
 	if release != nil {
