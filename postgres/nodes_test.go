@@ -22,6 +22,7 @@ const deadline = 30 * time.Second
 // or retype (NUL characters inside JSON strings, whole and fractional
 // numbers) and reads back exactly what went in.
 func TestValuesRoundTrip(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openStore(t, schemaURL(t))
 	free := map[string]any{
@@ -79,6 +80,7 @@ func TestValuesRoundTrip(t *testing.T) {
 // TestTextColumnRefusesNUL: a NUL where PostgreSQL keeps plain text (an
 // event name) is a validation error, and nothing of the transaction stays.
 func TestTextColumnRefusesNUL(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openStore(t, schemaURL(t))
 	u := &hookflow.User{ID: "aaaaaaaaaaaaaaaaaaaaaaaa"}
@@ -120,6 +122,7 @@ func (w wakeCounter) await(t *testing.T, what string) {
 // enqueues through another on the same schema, as two nodes would. Enqueues
 // that roll back, or that commit in another schema, wake nobody.
 func TestListenWakesOnEnqueueFromAnotherStore(t *testing.T) {
+	t.Parallel()
 	url := schemaURL(t)
 	listener, writer := openStore(t, url), openStore(t, url)
 	elsewhere := openStore(t, schemaURL(t))
@@ -169,6 +172,7 @@ func TestListenWakesOnEnqueueFromAnotherStore(t *testing.T) {
 // The leader's session is ended from outside, as when its process dies: its
 // duty is cancelled and the other store takes over.
 func TestLeadHandsOverWhenTheLeaderDies(t *testing.T) {
+	t.Parallel()
 	url := schemaURL(t)
 	a, b := openStore(t, url), openStore(t, url)
 
@@ -248,6 +252,7 @@ func terminate(t *testing.T, url string, pid uint32) {
 // TestConcurrentClaimersAcrossStores claims from two stores, as two nodes
 // would, with two claimers each: no delivery is handed out twice.
 func TestConcurrentClaimersAcrossStores(t *testing.T) {
+	t.Parallel()
 	url := schemaURL(t)
 	stores := []*postgres.Store{openStore(t, url), openStore(t, url)}
 	ctx := context.Background()

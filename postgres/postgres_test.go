@@ -106,6 +106,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestReopenKeepsDataAndMigrationIsIdempotent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	url := schemaURL(t)
 	s, err := postgres.Open(ctx, url, nil)
@@ -141,6 +142,7 @@ func TestOpenRefusesBadURL(t *testing.T) {
 
 // TestFillsDefaults covers what this backend fills in for empty fields.
 func TestFillsDefaults(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openStore(t, schemaURL(t))
 	u := &hookflow.User{}
@@ -170,6 +172,7 @@ func TestFillsDefaults(t *testing.T) {
 // TestSchemasAreIsolated opens two stores on two schemas of one database:
 // neither sees the other's rows.
 func TestSchemasAreIsolated(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	a, b := openStore(t, schemaURL(t)), openStore(t, schemaURL(t))
 	d := &hookflow.Delivery{ID: "d-1", Origin: hookflow.OriginAPIMessage, UserID: "u",
