@@ -26,6 +26,8 @@ type campaignInput struct {
 	State string `json:"state"`
 	// Version, on PUT, must match the stored version when given.
 	Version int `json:"version"`
+	// Signing: absent keeps the campaign's signing as it is.
+	Signing *signingInput `json:"signing"`
 }
 
 // Limits on a campaign's settings, Braze's where Braze has one.
@@ -55,12 +57,16 @@ func (s *Server) createCampaign(r *http.Request) (int, any, error) {
 	}
 
 	now := s.clock.Now()
+	secret, err := applySigning(c, in.Signing, now)
+	if err != nil {
+		return 0, nil, err
+	}
 	c.CreatedAt, c.UpdatedAt = now, now
 	if err := s.store.CreateCampaign(r.Context(), c); err != nil {
 		return 0, nil, err
 	}
 	s.log.Info("campaign created", "campaign_id", c.ID, "name", c.Name)
-	return http.StatusCreated, c, nil
+	return http.StatusCreated, viewCampaign(c, secret), nil
 }
 
 func (s *Server) updateCampaign(r *http.Request) (int, any, error) {
@@ -81,13 +87,17 @@ func (s *Server) updateCampaign(r *http.Request) (int, any, error) {
 	if err := s.fill(c, in); err != nil {
 		return 0, nil, err
 	}
-
 	c.UpdatedAt = s.clock.Now()
+	secret, err := applySigning(c, in.Signing, c.UpdatedAt)
+	if err != nil {
+		return 0, nil, err
+	}
+
 	if err := s.store.UpdateCampaign(r.Context(), c); err != nil {
 		return 0, nil, conflict(c, err)
 	}
 	s.log.Info("campaign updated", "campaign_id", c.ID, "version", c.Version)
-	return http.StatusOK, c, nil
+	return http.StatusOK, viewCampaign(c, secret), nil
 }
 
 // fill validates in and copies it into c.
@@ -100,6 +110,8 @@ func (s *Server) fill(c *hookflow.Campaign, in campaignInput) error {
 		return hookflow.Invalid("name", "is longer than %d characters", maxNameLength)
 	case in.Webhook == nil:
 		return hookflow.Invalid("webhook", "is required")
+	case in.Webhook.Signing != nil:
+		return hookflow.Invalid("webhook.signing", "is set at the campaign's top level, as \"signing\": {\"enabled\": true}")
 	}
 	if err := s.checkWebhook("webhook", *in.Webhook); err != nil {
 		return err
@@ -114,7 +126,11 @@ func (s *Server) fill(c *hookflow.Campaign, in campaignInput) error {
 		return hookflow.Invalid("reeligibility_seconds", "must be between 0 and %d (720 days), or null for once per user", maxReeligibility)
 	}
 
+	// The secrets are not part of the input: they stay as they are unless
+	// the input's signing object says otherwise.
+	signing := c.Webhook.Signing
 	c.Name, c.DeliveryType, c.Webhook = name, in.DeliveryType, *in.Webhook
+	c.Webhook.Signing = signing
 	c.Trigger, c.Audience, c.Reeligibility = in.Trigger, in.Audience, in.Reeligibility
 	if string(c.Audience) == "null" {
 		c.Audience = nil
@@ -163,7 +179,7 @@ func (s *Server) getCampaign(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, c, nil
+	return http.StatusOK, viewCampaign(c, ""), nil
 }
 
 func (s *Server) listCampaigns(r *http.Request) (int, any, error) {
@@ -177,10 +193,11 @@ func (s *Server) listCampaigns(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if cs == nil {
-		cs = []*hookflow.Campaign{}
+	views := make([]campaignView, 0, len(cs))
+	for _, c := range cs {
+		views = append(views, viewCampaign(c, ""))
 	}
-	return http.StatusOK, map[string]any{"campaigns": cs}, nil
+	return http.StatusOK, map[string]any{"campaigns": views}, nil
 }
 
 // setState returns the handler of /pause, /resume and /archive. Pausing or
@@ -196,14 +213,14 @@ func (s *Server) setState(state string) func(*http.Request) (int, any, error) {
 			return 0, nil, errorf(http.StatusConflict, "campaign %s is archived; archived campaigns cannot be resumed", c.ID)
 		}
 		if c.State == state {
-			return http.StatusOK, c, nil
+			return http.StatusOK, viewCampaign(c, ""), nil
 		}
 		c.State, c.UpdatedAt = state, s.clock.Now()
 		if err := s.store.UpdateCampaign(r.Context(), c); err != nil {
 			return 0, nil, conflict(c, err)
 		}
 		s.log.Info("campaign state changed", "campaign_id", c.ID, "state", state)
-		return http.StatusOK, c, nil
+		return http.StatusOK, viewCampaign(c, ""), nil
 	}
 }
 

@@ -236,6 +236,9 @@ type webhookObject struct {
 	RequestHeaders     map[string]string `json:"request_headers"`
 	Body               json.RawMessage   `json:"body"`
 	MessageVariationID string            `json:"message_variation_id"`
+	// SigningSecret is a Hookflow extension: a "whsec_..." secret that
+	// signs every attempt with the Standard Webhooks scheme.
+	SigningSecret string `json:"signing_secret"`
 }
 
 // messagesSend serves POST /messages/send with a webhook message.
@@ -253,6 +256,9 @@ func (s *Server) messagesSend(r *http.Request) (int, any, error) {
 	}
 	if err := s.checkWebhook("messages.webhook", w); err != nil {
 		return 0, nil, brazeFields(err, w.Headers)
+	}
+	if w.Signing, err = messageSigning(req.Messages.Webhook.SigningSecret, s.clock.Now()); err != nil {
+		return 0, nil, err
 	}
 	if n := len(req.ExternalUserIDs) + len(req.UserAliases); n > maxRecipients {
 		return 0, nil, hookflow.Invalid("external_user_ids", "and user_aliases name %d users; at most %d are allowed per request", n, maxRecipients)

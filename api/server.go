@@ -89,6 +89,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST /v1/campaigns/{id}/resume", hookflow.ScopeCampaignsWrite, s.setState(hookflow.CampaignActive))
 	route("POST /v1/campaigns/{id}/archive", hookflow.ScopeCampaignsWrite, s.setState(hookflow.CampaignArchived))
 	route("GET /v1/campaigns/{id}/stats", hookflow.ScopeCampaignsRead, s.campaignStats)
+	route("POST /v1/campaigns/{id}/signing/rotate", hookflow.ScopeCampaignsWrite, s.rotateSigning)
 
 	route("GET /v1/deliveries", hookflow.ScopeDeliveriesRead, s.listDeliveries)
 	route("GET /v1/deliveries/{id}", hookflow.ScopeDeliveriesRead, s.getDelivery)
