@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/deliver"
 	"github.com/hookflow/hookflow/netguard"
 	"github.com/hookflow/hookflow/trigger"
 )
@@ -46,6 +47,9 @@ type Config struct {
 	Ready func(context.Context) error
 	// Metrics, when set, is served at /metrics without authentication.
 	Metrics http.Handler
+	// Deliver makes the one attempt of a test send: the senders' client,
+	// so the destination guard applies. Nil refuses test sends.
+	Deliver *deliver.Client
 }
 
 // Server holds what the handlers need.
@@ -90,6 +94,9 @@ func (s *Server) Handler() http.Handler {
 	route("POST /v1/campaigns/{id}/archive", hookflow.ScopeCampaignsWrite, s.setState(hookflow.CampaignArchived))
 	route("GET /v1/campaigns/{id}/stats", hookflow.ScopeCampaignsRead, s.campaignStats)
 	route("POST /v1/campaigns/{id}/signing/rotate", hookflow.ScopeCampaignsWrite, s.rotateSigning)
+	route("POST /v1/campaigns/{id}/test", hookflow.ScopeCampaignsWrite, s.testSend)
+	route("POST /v1/campaigns/{id}/preview", hookflow.ScopeCampaignsRead, s.previewCampaign)
+	route("POST /v1/preview", hookflow.ScopeCampaignsRead, s.previewWebhook)
 
 	route("GET /v1/deliveries", hookflow.ScopeDeliveriesRead, s.listDeliveries)
 	route("GET /v1/deliveries/{id}", hookflow.ScopeDeliveriesRead, s.getDelivery)

@@ -114,6 +114,7 @@ func Start(t testing.TB, o Options) *System {
 	})
 	srv := api.New(api.Config{
 		Store: store, Enqueue: trigger.New(o.Clock), Waker: snd, Guard: guard, Clock: o.Clock, Log: log,
+		Deliver: client,
 	})
 	hs := httptest.NewServer(srv.Handler())
 

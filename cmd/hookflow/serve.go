@@ -87,7 +87,8 @@ func (c *serveCmd) Run() error {
 	srv := api.New(api.Config{
 		Store: store, Enqueue: trigger.New(clock), Waker: snd, Guard: guard, Clock: clock,
 		Log: log.With("component", "api"), Observer: m, Metrics: m.Handler(),
-		Ready: func(ctx context.Context) error { _, _, err := store.NextDue(ctx); return err },
+		Ready:   func(ctx context.Context) error { _, _, err := store.NextDue(ctx); return err },
+		Deliver: client,
 	})
 
 	ln, err := net.Listen("tcp", c.Listen)
