@@ -18,9 +18,11 @@ func TestCheckAccepts(t *testing.T) {
 		"lower-case method": {Method: "delete", URL: "http://example.com:8080/x", BodyType: "none"},
 		"body type inferred from the fields": {Method: "POST", URL: "https://example.com",
 			BodyPairs: []hookflow.KeyValue{{Key: "a", Value: "{{${first_name}}}"}}},
-		"abort_message forms": rawWebhook("{% abort_message('a') %}{% abort_message(\"b\") %}{% abort_message() %}{% abort_message %}"),
-		"names with spaces":   rawWebhook("{{custom_attribute.${Favorite Color}}}{{custom_attribute.${it's}}}"),
-		"multi-line output":   rawWebhook("{{ ${first_name}\n | default: 'x' }}"),
+		"abort_message forms":                 rawWebhook("{% abort_message('a') %}{% abort_message(\"b\") %}{% abort_message() %}{% abort_message %}"),
+		"names with spaces":                   rawWebhook("{{custom_attribute.${Favorite Color}}}{{custom_attribute.${it's}}}"),
+		"multi-line output":                   rawWebhook("{{ ${first_name}\n | default: 'x' }}"),
+		"pipes outside Liquid and in strings": rawWebhook("a | b {{ 'x | nope' | append: \"| no\" }}"),
+		"every Braze filter":                  rawWebhook("{{ 1 | plus: 1 | md5 | sha2 | json_escape | url_param_escape | upcase }}"),
 	}
 	for name, w := range tests {
 		if err := Check(w); err != nil {
@@ -44,6 +46,8 @@ func TestCheckRejects(t *testing.T) {
 		reason string // a substring of the reason
 	}{
 		{"R4 bad if in the raw body", rawWebhook("{% if %}oops{% endif %}"), "webhook.body_raw", "line 1: "},
+		{"unknown filter in output", rawWebhook("{{ ${first_name} | upcas }}"), "webhook.body_raw", `unknown filter "upcas"`},
+		{"unknown filter in a tag", rawWebhook("{% assign x = 1 | plus: 1 | nope %}"), "webhook.body_raw", `unknown filter "nope"`},
 		{"R4 error on a later line", rawWebhook("{\n  \"a\": 1,\n  \"b\": {% if %}x{% endif %}\n}"), "webhook.body_raw", "line 3: "},
 		{"unclosed tag", rawWebhook("a\n{% if x %}b"), "webhook.body_raw", "line 2: "},
 		{"unclosed output", rawWebhook("a\nb\n{{ x"), "webhook.body_raw", "line 3: "},

@@ -45,6 +45,9 @@ func (e *Error) Unwrap() error { return e.Err }
 type Engine struct {
 	liquid *liquid.Engine
 	clock  hookflow.Clock
+	// filters names every filter a template may use, so an unknown one is
+	// refused when the webhook is saved, not at every send.
+	filters map[string]bool
 }
 
 // NewEngine returns an Engine whose 'now' is the system clock.
@@ -53,8 +56,13 @@ func NewEngine() *Engine { return NewEngineWithClock(hookflow.SystemClock{}) }
 // NewEngineWithClock returns an Engine whose 'now' (as in
 // {{ 'now' | date: '%Y' }}) is read from clock.
 func NewEngineWithClock(clock hookflow.Clock) *Engine {
-	e := &Engine{liquid: liquid.NewEngine(), clock: clock}
-	addFilters(e.liquid, e.now)
+	e := &Engine{liquid: liquid.NewEngine(), clock: clock, filters: map[string]bool{}}
+	for _, name := range standardFilters {
+		e.filters[name] = true
+	}
+	for name, fn := range brazeFilters(e.now) {
+		e.addFilter(name, fn)
+	}
 	e.liquid.RegisterTag("abort_message", abortTag)
 	e.liquid.RegisterTag(outputTag, outputTagRender)
 	// include would read files; checkTag refuses it at save time, and this
@@ -66,6 +74,12 @@ func NewEngineWithClock(clock hookflow.Clock) *Engine {
 }
 
 func (e *Engine) now() time.Time { return e.clock.Now() }
+
+// addFilter registers a filter and lets templates use it.
+func (e *Engine) addFilter(name string, fn any) {
+	e.liquid.RegisterFilter(name, fn)
+	e.filters[name] = true
+}
 
 // abortTag raises the AbortError that Render returns; osteele/liquid stops
 // rendering at the first error a tag returns.
@@ -110,6 +124,9 @@ func (e *Engine) parse(field, src string) (part, error) {
 	tpl, serr := e.liquid.ParseTemplateLocation([]byte(rewritten), "", 1)
 	if serr != nil {
 		return part{}, &hookflow.ValidationError{Field: field, Reason: liquidReason(serr)}
+	}
+	if name := unknownFilter(src, e.filters); name != "" {
+		return part{}, &hookflow.ValidationError{Field: field, Reason: fmt.Sprintf("unknown filter %q", name)}
 	}
 	return part{field: field, tpl: tpl}, nil
 }

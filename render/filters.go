@@ -10,17 +10,29 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"hash"
+	"regexp"
 	"strings"
 	"time"
 
-	"github.com/osteele/liquid"
 	"github.com/osteele/tuesday"
 )
 
-// addFilters registers Braze's filters on e, replacing osteele/liquid's
-// where Braze's semantics differ (default, date, the numeric filters).
-func addFilters(le *liquid.Engine, now func() time.Time) {
-	filters := map[string]any{
+// standardFilters are the filters osteele/liquid defines itself.
+var standardFilters = []string{
+	"abs", "append", "capitalize", "ceil", "compact", "concat", "date", "default",
+	"divided_by", "downcase", "escape", "escape_once", "first", "floor", "inspect",
+	"join", "json", "last", "lstrip", "map", "minus", "modulo", "newline_to_br",
+	"plus", "prepend", "remove", "remove_first", "replace", "replace_first",
+	"reverse", "round", "rstrip", "size", "slice", "sort", "sort_natural", "split",
+	"strip", "strip_html", "strip_newlines", "times", "truncate", "truncatewords",
+	"type", "uniq", "upcase", "url_decode", "url_encode",
+}
+
+// brazeFilters are the filters Hookflow adds to osteele/liquid's or
+// replaces where Braze's semantics differ (default, date, the numeric
+// filters).
+func brazeFilters(now func() time.Time) map[string]any {
+	return map[string]any{
 		showFilter: show,
 
 		"default":        defaultFilter,
@@ -59,9 +71,27 @@ func addFilters(le *liquid.Engine, now func() time.Time) {
 		"date":      dateFilter(now),
 		"time_zone": timeZoneFilter(now),
 	}
-	for name, fn := range filters {
-		le.RegisterFilter(name, fn)
+}
+
+var (
+	liquidMarkup  = regexp.MustCompile(`(?s)\{\{.*?\}\}|\{%.*?%\}`)
+	quotedLiteral = regexp.MustCompile(`'[^']*'|"[^"]*"`)
+	filterCall    = regexp.MustCompile(`\|\s*([A-Za-z_][A-Za-z0-9_]*)`)
+)
+
+// unknownFilter returns the first filter src uses that no one defines, or
+// "". osteele/liquid only notices an undefined filter when it runs, which
+// would fail every send of a template saved without complaint.
+func unknownFilter(src string, known map[string]bool) string {
+	for _, markup := range liquidMarkup.FindAllString(src, -1) {
+		markup = quotedLiteral.ReplaceAllString(markup, "''")
+		for _, m := range filterCall.FindAllStringSubmatch(markup, -1) {
+			if !known[m[1]] {
+				return m[1]
+			}
+		}
 	}
+	return ""
 }
 
 // defaultFilter gives the fallback for nil, false, "" and an empty array
