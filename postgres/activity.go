@@ -154,7 +154,7 @@ func (t *tx) CancelPending(campaignID, userID, reason string, at time.Time) (int
 	tag, err := t.q.Exec(t.ctx, `UPDATE deliveries SET state = 'cancelled',
 		abort_reason = $1, updated_at = $2
 		WHERE campaign_id = $3 AND user_id = $4 AND state = 'pending' AND attempts = 0`,
-		reason, at, campaignID, userID)
+		diagnostic(reason), at, campaignID, userID)
 	if err != nil {
 		return 0, fmt.Errorf("cancelling deliveries of campaign %s: %w", campaignID, mapErr(err))
 	}

@@ -26,9 +26,9 @@ const deliveryColumns = `id, origin, campaign_id, dispatch_id, send_id, user_id,
 
 func scanDelivery(r pgx.Row) (*hookflow.Delivery, error) {
 	var d hookflow.Delivery
-	var campaign, method, url, headers *string
+	var campaign, method, headers *string
 	var payload string
-	var body []byte
+	var url, body []byte
 	var lease, first pgtype.Timestamptz
 	err := r.Scan(&d.ID, &d.Origin, &campaign, &d.DispatchID, &d.SendID, &d.UserID,
 		&d.ExternalID, &d.State, &payload, &method, &url, &headers,
@@ -46,7 +46,7 @@ func scanDelivery(r pgx.Row) (*hookflow.Delivery, error) {
 		return nil, fmt.Errorf("decoding payload of delivery %s: %w", d.ID, err)
 	}
 	if method != nil {
-		d.Request = &hookflow.Request{Method: *method, URL: *url}
+		d.Request = &hookflow.Request{Method: *method, URL: string(url)}
 		if len(body) > 0 {
 			d.Request.Body = body
 		}
@@ -97,8 +97,8 @@ func decodePayload(doc string) (hookflow.Payload, error) {
 type deliveryRows struct {
 	id, origin, dispatch, send, user, external, state, payload []string
 	lastError, abortReason                                     []string
-	campaign, method, url, headers                             []*string
-	body                                                       [][]byte
+	campaign, method, headers                                  []*string
+	url, body                                                  [][]byte
 	attempts, lastStatus                                       []int32
 	due, created, updated                                      []time.Time
 	lease, first                                               []*time.Time
@@ -109,7 +109,7 @@ func (r *deliveryRows) add(d *hookflow.Delivery) error {
 	if err != nil {
 		return fmt.Errorf("encoding payload of delivery %s: %w", d.ID, err)
 	}
-	method, url, headers, body, err := requestColumns(d.Request)
+	method, headers, url, body, err := requestColumns(d.Request)
 	if err != nil {
 		return fmt.Errorf("encoding request of delivery %s: %w", d.ID, err)
 	}
@@ -150,7 +150,7 @@ func (r *deliveryRows) insert(ctx context.Context, q pgx.Tx) error {
 	_, err := q.Exec(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
 			$5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-			$11::text[], $12::text[], $13::bytea[], $14::int[], $15::timestamptz[],
+			$11::bytea[], $12::text[], $13::bytea[], $14::int[], $15::timestamptz[],
 			$16::timestamptz[], $17::int[], $18::text[], $19::text[],
 			$20::timestamptz[], $21::timestamptz[], $22::timestamptz[])`,
 		r.id, r.origin, r.campaign, r.dispatch, r.send, r.user, r.external, r.state,
@@ -205,9 +205,11 @@ func fillDelivery(d *hookflow.Delivery) {
 	}
 }
 
-// requestColumns splits a request into its columns. The body goes to bytea
-// as it is, so the stored bytes are the rendered bytes.
-func requestColumns(r *hookflow.Request) (method, url, headers *string, body []byte, err error) {
+// requestColumns splits a request into its columns. The URL and body go to
+// bytea as they are, so the stored bytes are the rendered bytes: a template
+// may render a NUL or invalid UTF-8 into either, which text would refuse,
+// failing the whole batch it was saved with.
+func requestColumns(r *hookflow.Request) (method, headers *string, url, body []byte, err error) {
 	if r == nil {
 		return nil, nil, nil, nil, nil
 	}
@@ -216,7 +218,7 @@ func requestColumns(r *hookflow.Request) (method, url, headers *string, body []b
 		return nil, nil, nil, nil, err
 	}
 	hs := string(h)
-	return &r.Method, &r.URL, &hs, r.Body, nil
+	return &r.Method, &hs, []byte(r.URL), r.Body, nil
 }
 
 // Claim leases up to limit due deliveries in one statement: pending ones due
@@ -263,23 +265,23 @@ func (s *Store) Claim(ctx context.Context, at time.Time, limit int,
 // the delivery sending with its new request; otherwise the delivery ends in
 // that state and its lease is released.
 type renderRows struct {
-	id                                              []string
-	state, abortReason, lastError, method, url, hdr []*string
-	rendered                                        []bool
-	body                                            [][]byte
+	id                                         []string
+	state, abortReason, lastError, method, hdr []*string
+	rendered                                   []bool
+	url, body                                  [][]byte
 }
 
 func (r *renderRows) add(res hookflow.RenderResult) error {
-	var state, abort, lastErr, method, url, headers *string
-	var body []byte
+	var state, abort, lastErr, method, headers *string
+	var url, body []byte
 	switch {
 	case res.AbortReason != "":
-		state, abort = ptr(hookflow.StateAborted), &res.AbortReason
+		state, abort = ptr(hookflow.StateAborted), ptr(diagnostic(res.AbortReason))
 	case res.Error != "":
-		state, lastErr = ptr(hookflow.StateFailed), &res.Error
+		state, lastErr = ptr(hookflow.StateFailed), ptr(diagnostic(res.Error))
 	case res.Request != nil:
 		var err error
-		method, url, headers, body, err = requestColumns(res.Request)
+		method, headers, url, body, err = requestColumns(res.Request)
 		if err != nil {
 			return fmt.Errorf("encoding request of delivery %s: %w", res.DeliveryID, err)
 		}
@@ -296,6 +298,13 @@ func (r *renderRows) add(res hookflow.RenderResult) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// diagnostic makes a reason or error message storable as text, replacing a
+// NUL or invalid UTF-8 with U+FFFD. These strings are for people to read;
+// refusing one would fail its whole batch, and the batch again on retry.
+func diagnostic(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
 
 // SaveRendered stores rendering outcomes in one statement: a request keeps
 // its delivery sending, an abort ends it aborted, an error ends it failed.
@@ -325,7 +334,7 @@ func (s *Store) SaveRendered(ctx context.Context, at time.Time, results []hookfl
 			lease_until = CASE WHEN v.state IS NULL THEN d.lease_until END,
 			updated_at = $1
 			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bool[],
-				$7::text[], $8::text[], $9::text[], $10::bytea[])
+				$7::text[], $8::bytea[], $9::text[], $10::bytea[])
 				AS v(id, state, abort_reason, last_error, rendered, method, url, headers, body)
 			WHERE d.id = v.id`,
 			at, r.id, r.state, r.abortReason, r.lastError, r.rendered, r.method,
@@ -372,7 +381,8 @@ func (s *Store) Complete(ctx context.Context, at time.Time, cs []hookflow.Comple
 		a.durationUS = append(a.durationUS, att.Duration.Microseconds())
 		a.headers, a.body = append(a.headers, headers), append(a.body, att.ResponseBody)
 		a.truncated = append(a.truncated, att.Truncated)
-		a.errText, a.errKind = append(a.errText, att.Error), append(a.errKind, att.ErrorKind)
+		a.errText = append(a.errText, diagnostic(att.Error))
+		a.errKind = append(a.errKind, diagnostic(att.ErrorKind))
 	}
 
 	ids := make(map[string]bool, len(cs))

@@ -99,6 +99,57 @@ func TestTextColumnRefusesNUL(t *testing.T) {
 	}
 }
 
+// TestQueueStoresWhatTextRefuses saves, in one batch with a normal
+// delivery, a rendered URL holding a NUL and invalid UTF-8, kept exactly,
+// and reasons and errors holding them, kept readable: nothing fails the
+// batch.
+func TestQueueStoresWhatTextRefuses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t, schemaURL(t))
+	now := time.Now().UTC()
+	var ds []*hookflow.Delivery
+	for i := range 3 {
+		ds = append(ds, &hookflow.Delivery{ID: fmt.Sprintf("d-%d", i),
+			Origin: hookflow.OriginAPIMessage, UserID: "u", DueAt: now})
+	}
+	if err := s.Update(ctx, func(tx hookflow.Tx) error { return tx.Enqueue(ds) }); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	if _, err := s.Claim(ctx, now, 10, time.Minute); err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+
+	url := "https://x.test/a\x00b\xff"
+	err := s.SaveRendered(ctx, now, []hookflow.RenderResult{
+		{DeliveryID: "d-0", Request: &hookflow.Request{Method: "POST", URL: url}},
+		{DeliveryID: "d-1", AbortReason: "no\x00pe"},
+		{DeliveryID: "d-2", Request: &hookflow.Request{Method: "POST", URL: "https://x.test/"}},
+	})
+	if err != nil {
+		t.Fatalf("SaveRendered: %v", err)
+	}
+	err = s.Complete(ctx, now, []hookflow.Completion{{State: hookflow.StateFailed,
+		Attempt: hookflow.Attempt{DeliveryID: "d-2", Number: 1, StartedAt: now,
+			Error: "bad \xff\x00 header"}}})
+	if err != nil {
+		t.Fatalf("Complete: %v", err)
+	}
+
+	d, _, err := s.GetDelivery(ctx, "d-0")
+	if err != nil || d.Request == nil || d.Request.URL != url {
+		t.Errorf("stored URL = %+v, %v; want %q", d.Request, err, url)
+	}
+	d, _, _ = s.GetDelivery(ctx, "d-1")
+	if d.AbortReason != "no\uFFFDpe" {
+		t.Errorf("abort reason = %q, want the NUL replaced", d.AbortReason)
+	}
+	d, as, _ := s.GetDelivery(ctx, "d-2")
+	if want := "bad \uFFFD\uFFFD header"; d.LastError != want || len(as) != 1 || as[0].Error != want {
+		t.Errorf("last error %q, attempts %+v; want %q", d.LastError, as, want)
+	}
+}
+
 // wakeCounter is a wake function that reports each call on a channel.
 type wakeCounter chan struct{}
 

@@ -85,8 +85,9 @@ CREATE TABLE api_keys (
 );
 
 -- deliveries is both the send queue and the activity log. The rendered
--- request body is bytea apart from the method, URL and headers so its bytes
--- are stored and sent exactly as rendered, never re-serialised.
+-- request's URL and body are bytea, apart from the method and headers, so
+-- their bytes are stored and sent exactly as rendered, never re-serialised
+-- or refused for a NUL.
 CREATE TABLE deliveries (
     id               text COLLATE "C" PRIMARY KEY,
     origin           text NOT NULL,
@@ -98,7 +99,7 @@ CREATE TABLE deliveries (
     state            text NOT NULL,
     payload          text NOT NULL,
     request_method   text,
-    request_url      text,
+    request_url      bytea,
     request_headers  text,
     request_body     bytea,
     attempts         integer NOT NULL DEFAULT 0,
