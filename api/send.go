@@ -373,8 +373,8 @@ func (s *Server) checkWebhook(field string, w hookflow.Webhook) error {
 	if err := render.Check(w); err != nil {
 		return prefixed(field, err)
 	}
-	if literal(w.URL) && s.Guard != nil {
-		if err := s.Guard.CheckURL(w.URL); err != nil {
+	if origin, ok := literalOrigin(w.URL); ok && s.Guard != nil {
+		if err := s.Guard.CheckURL(origin); err != nil {
 			return hookflow.Invalid(field+".url", "%v", err)
 		}
 	}

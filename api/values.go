@@ -27,6 +27,26 @@ func literal(s string) bool {
 	return !strings.Contains(s, "{{") && !strings.Contains(s, "{%")
 }
 
+// literalOrigin returns the scheme and host of a URL template when they
+// hold no Liquid, so a destination can be checked when the webhook is
+// saved even if its path or query is personalised
+// (http://10.0.0.1/users/{{${user_id}}}).
+func literalOrigin(tmpl string) (string, bool) {
+	scheme, rest, ok := strings.Cut(tmpl, "://")
+	if !ok || !literal(scheme) {
+		return "", false
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	host := rest[:end]
+	if host == "" || !literal(host) {
+		return "", false
+	}
+	return scheme + "://" + host + "/", true
+}
+
 // prefixed re-roots a validation error from the render package (whose
 // fields start with "webhook") under field.
 func prefixed(field string, err error) error {
