@@ -15,9 +15,12 @@
 // Times are timestamptz, read back in UTC with microsecond precision; the
 // zero time.Time is NULL in nullable columns. JSON documents are text, never
 // jsonb, because jsonb refuses the \u0000 escape that intake lets through in
-// property strings. Plain text columns (names, ids, reasons) cannot hold a
-// NUL byte or invalid UTF-8: PostgreSQL refuses them, and the store reports
-// a *hookflow.ValidationError rather than storing something else.
+// property strings. A rendered request's URL and body are bytea, exact.
+// Text columns cannot hold a NUL byte or invalid UTF-8: in reasons and
+// error messages the store writes U+FFFD instead, so that no queue batch
+// fails on one; in names and identifiers (event names, external ids,
+// aliases) PostgreSQL refuses them and the store reports a
+// *hookflow.ValidationError.
 //
 // Known limits, as on SQLite: Complete does not check that the caller still
 // holds the lease (a repeated attempt number is ErrConflict for the batch),
