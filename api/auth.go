@@ -63,7 +63,7 @@ func (c *keyCache) lookup(r *http.Request, hash string) (*hookflow.APIKey, error
 
 	key, err := c.store.KeyByHash(r.Context(), hash)
 	if errors.Is(err, hookflow.ErrNotFound) {
-		return nil, errorf(http.StatusUnauthorized, "invalid API key")
+		return nil, errorf(http.StatusUnauthorized, "invalid API key: this server has no such key (keys live in the server's database: was it created with the same --data-dir?)")
 	}
 	if err != nil {
 		return nil, err

@@ -20,7 +20,7 @@ func TestAPIAuth(t *testing.T) {
 	status, body := e.sys.DoKey("", "POST", "/users/track", track)
 	apError(t, status, body, 401, "missing API key: send it as 'Authorization: Bearer <key>' (create one with 'hookflow keys create')")
 	status, body = e.sys.DoKey("hf_not-a-key", "GET", "/v1/campaigns", nil)
-	apError(t, status, body, 401, "invalid API key")
+	apError(t, status, body, 401, "invalid API key: this server has no such key (keys live in the server's database: was it created with the same --data-dir?)")
 
 	key, secret := api.NewKey("tracker", []string{hookflow.ScopeUsersTrack}, e.clock.Now())
 	if err := e.sys.Store.CreateKey(ctx, key); err != nil {
@@ -50,7 +50,7 @@ func TestAPIAuth(t *testing.T) {
 	}
 	e.clock.Advance(6 * time.Second)
 	status, body = e.sys.DoKey(secret, "POST", "/users/track", track)
-	apError(t, status, body, 401, "invalid API key")
+	apError(t, status, body, 401, "invalid API key: this server has no such key (keys live in the server's database: was it created with the same --data-dir?)")
 	// The all-scopes key is unaffected.
 	if status, _ := e.sys.Do("GET", "/v1/campaigns", nil); status != 200 {
 		t.Errorf("full key: %d", status)

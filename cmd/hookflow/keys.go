@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -51,7 +52,7 @@ func (c *keysCreateCmd) Run() error {
 type keysListCmd struct{ storeFlags }
 
 func (c *keysListCmd) Run() error {
-	store, err := openStore(c.DataDir)
+	store, err := openExisting(c.DataDir)
 	if err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ type keysRevokeCmd struct {
 }
 
 func (c *keysRevokeCmd) Run() error {
-	store, err := openStore(c.DataDir)
+	store, err := openExisting(c.DataDir)
 	if err != nil {
 		return err
 	}
@@ -104,10 +105,21 @@ func (c *migrateCmd) Run() error {
 
 // openStore opens (creating and migrating) the SQLite store in dir.
 func openStore(dir string) (*sqlite.Store, error) {
-	path := dir + "/hookflow.db"
+	path := filepath.Join(dir, "hookflow.db")
 	store, err := sqlite.Open(context.Background(), path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	return store, nil
+}
+
+// openExisting opens the store in dir only if it exists: a command that
+// reads (log, keys list) must not create an empty database and print
+// nothing when it was pointed at the wrong directory.
+func openExisting(dir string) (*sqlite.Store, error) {
+	path := filepath.Join(dir, "hookflow.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no database at %s: pass the --data-dir that 'hookflow serve' uses (or set HOOKFLOW_DATA_DIR)", path)
+	}
+	return openStore(dir)
 }

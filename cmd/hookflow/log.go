@@ -21,7 +21,7 @@ type logCmd struct {
 }
 
 func (c *logCmd) Run() error {
-	store, err := openStore(c.DataDir)
+	store, err := openExisting(c.DataDir)
 	if err != nil {
 		return err
 	}
@@ -71,10 +71,10 @@ func detailOf(d *hookflow.Delivery) string {
 	switch {
 	case d.AbortReason != "":
 		return "aborted: " + d.AbortReason
-	case d.LastError != "":
-		return d.LastError
 	case d.State == hookflow.StatePending && d.Attempts > 0:
-		return "retry at " + d.DueAt.Local().Format(time.TimeOnly)
+		return "retry at " + d.DueAt.Local().Format(time.TimeOnly) + " after: " + d.LastError
+	case d.State == hookflow.StatePending && d.DueAt.After(time.Now()):
+		return "due at " + d.DueAt.Local().Format(time.TimeOnly)
 	}
-	return ""
+	return d.LastError
 }
