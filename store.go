@@ -48,6 +48,11 @@ type Store interface {
 	// NextDue returns the earliest DueAt of a pending delivery, and the
 	// earliest lease expiry of a sending one, whichever is sooner.
 	NextDue(ctx context.Context) (time.Time, bool, error)
+	// Defer returns claimed deliveries to the queue without an attempt:
+	// each sending one becomes pending at its DueAt, attempts unchanged.
+	Defer(ctx context.Context, now time.Time, ds []Deferral) error
+	// QueueStats counts deliveries due, scheduled and sending at now.
+	QueueStats(ctx context.Context, now time.Time) (QueueStats, error)
 
 	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
 	// GetDelivery returns a delivery and its attempts, oldest first.

@@ -61,11 +61,7 @@ func (noObserver) Attempt(string, int, string, time.Duration) {}
 func (noObserver) Finished(string, int)                       {}
 
 // Store is what the sender needs of the storage contract.
-type Store interface {
-	hookflow.Store
-	// Defer returns claimed deliveries to the queue without an attempt.
-	Defer(ctx context.Context, now time.Time, ds []hookflow.Deferral) error
-}
+type Store = hookflow.Store
 
 func (o *Options) defaults() {
 	if o.BatchSize <= 0 {

@@ -47,6 +47,8 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"CompleteDuplicateAttempt", testCompleteDuplicateAttempt},
 		{"LargeBatches", testLargeBatches},
 		{"NextDue", testNextDue},
+		{"Defer", testDefer},
+		{"QueueStats", testQueueStats},
 		{"ListDeliveries", testListDeliveries},
 		{"ListDeliveriesLimits", testListDeliveriesLimits},
 		{"CampaignStats", testCampaignStats},
