@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/hookflow/hookflow"
 	"github.com/hookflow/hookflow/api"
-	"github.com/hookflow/hookflow/sqlite"
 )
 
 type keysCmd struct {
@@ -33,7 +31,7 @@ func (c *keysCreateCmd) Run() error {
 			return fmt.Errorf("unknown scope %q; known scopes: %s", s, strings.Join(hookflow.KnownScopes, ", "))
 		}
 	}
-	store, err := openStore(c.DataDir)
+	store, err := c.open(false)
 	if err != nil {
 		return err
 	}
@@ -52,7 +50,7 @@ func (c *keysCreateCmd) Run() error {
 type keysListCmd struct{ storeFlags }
 
 func (c *keysListCmd) Run() error {
-	store, err := openExisting(c.DataDir)
+	store, err := c.open(true)
 	if err != nil {
 		return err
 	}
@@ -80,7 +78,7 @@ type keysRevokeCmd struct {
 }
 
 func (c *keysRevokeCmd) Run() error {
-	store, err := openExisting(c.DataDir)
+	store, err := c.open(true)
 	if err != nil {
 		return err
 	}
@@ -95,31 +93,10 @@ func (c *keysRevokeCmd) Run() error {
 type migrateCmd struct{ storeFlags }
 
 func (c *migrateCmd) Run() error {
-	store, err := openStore(c.DataDir)
+	store, err := c.open(false)
 	if err != nil {
 		return err
 	}
-	fmt.Println("database is up to date in", c.DataDir)
+	fmt.Println("database is up to date:", c.where())
 	return store.Close()
-}
-
-// openStore opens (creating and migrating) the SQLite store in dir.
-func openStore(dir string) (*sqlite.Store, error) {
-	path := filepath.Join(dir, "hookflow.db")
-	store, err := sqlite.Open(context.Background(), path, nil)
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", path, err)
-	}
-	return store, nil
-}
-
-// openExisting opens the store in dir only if it exists: a command that
-// reads (log, keys list) must not create an empty database and print
-// nothing when it was pointed at the wrong directory.
-func openExisting(dir string) (*sqlite.Store, error) {
-	path := filepath.Join(dir, "hookflow.db")
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no database at %s: pass the --data-dir that 'hookflow serve' uses (or set HOOKFLOW_DATA_DIR)", path)
-	}
-	return openStore(dir)
 }

@@ -21,7 +21,7 @@ type logCmd struct {
 }
 
 func (c *logCmd) Run() error {
-	store, err := openExisting(c.DataDir)
+	store, err := c.open(true)
 	if err != nil {
 		return err
 	}

@@ -6,12 +6,11 @@ import (
 	"github.com/hookflow/hookflow"
 	"github.com/hookflow/hookflow/hostgate"
 	"github.com/hookflow/hookflow/metrics"
-	"github.com/hookflow/hookflow/sqlite"
 )
 
 // newMetrics builds the Prometheus metrics, reading the queue from the
 // store and the hosts' health from the gate at each scrape.
-func newMetrics(store *sqlite.Store, gate *hostgate.Gate, clock hookflow.Clock) *metrics.Metrics {
+func newMetrics(store hookflow.Store, gate *hostgate.Gate, clock hookflow.Clock) *metrics.Metrics {
 	return metrics.New(metrics.Sources{
 		Queue: func(ctx context.Context) (metrics.QueueStats, error) {
 			st, err := store.QueueStats(ctx, clock.Now())

@@ -19,7 +19,6 @@ import (
 	"github.com/hookflow/hookflow/hostgate"
 	"github.com/hookflow/hookflow/netguard"
 	"github.com/hookflow/hookflow/sender"
-	"github.com/hookflow/hookflow/sqlite"
 	"github.com/hookflow/hookflow/trigger"
 )
 
@@ -49,9 +48,9 @@ func (c *serveCmd) Run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	store, err := sqlite.Open(ctx, c.DataDir+"/hookflow.db", log)
+	store, err := c.openLogged(ctx, false, log)
 	if err != nil {
-		return fmt.Errorf("opening the database in %s: %w", c.DataDir, err)
+		return err
 	}
 	defer store.Close()
 	guard, err := netguard.New(c.AllowDestinations)
@@ -91,6 +90,11 @@ func (c *serveCmd) Run() error {
 		Deliver: client,
 	})
 
+	if l, ok := store.(listener); ok {
+		// Other nodes' enqueues wake this node's senders at once.
+		go l.Listen(ctx, snd.Wake)
+	}
+
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.Listen, err)
@@ -124,13 +128,13 @@ func run(ctx context.Context, log *slog.Logger, snd *sender.Sender, hs *http.Ser
 // greet logs where Hookflow listens and, while no key exists, how to make
 // one: the first thing a newcomer needs.
 func (c *serveCmd) greet(ctx context.Context, store hookflow.Store, log *slog.Logger, addr string) {
-	log.Info("hookflow started", "version", hookflow.Version, "listen", "http://"+addr, "data_dir", c.DataDir)
+	log.Info("hookflow started", "version", hookflow.Version, "listen", "http://"+addr, "store", c.where())
 	keys, err := store.ListKeys(ctx)
 	if err != nil || len(keys) > 0 {
 		return
 	}
 	var out io.Writer = os.Stderr
 	fmt.Fprintf(out, "\nNo API key yet. Create one (its secret is printed once):\n\n"+
-		"    hookflow keys create --data-dir %s --name ops --scopes all\n\n"+
-		"then send it as 'Authorization: Bearer <secret>'.\n\n", c.DataDir)
+		"    hookflow keys create %s --name ops --scopes all\n\n"+
+		"then send it as 'Authorization: Bearer <secret>'.\n\n", c.storeArgs())
 }
