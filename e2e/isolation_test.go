@@ -131,7 +131,7 @@ func TestIsolationHealthyHostKeepsItsLatencyNextToSlowAndFailingHosts(t *testing
 		alone, crowded := rpMeasure(t)
 		// The bound is relative with a small absolute slack: one hiccup
 		// adds tens of milliseconds to a p99 of a few milliseconds, which
-		// 1.5x alone alone would call a failure.
+		// 1.5x alone would call a failure.
 		bound := max(alone.p99*3/2, alone.p99+50*time.Millisecond)
 		if crowded.p99 <= bound {
 			return
