@@ -1,7 +1,10 @@
 package hookflow
 
 import (
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -198,4 +201,38 @@ type ReplayFilter struct {
 	// CreatedAt < Until.
 	Since time.Time
 	Until time.Time
+}
+
+// MatchesHost reports whether a delivery whose request went to rawURL
+// passes f's Host: always when Host is empty; otherwise the URL's host must
+// equal it, and its port too when Host has one (a URL without a port has
+// its scheme's). Matching is on the parsed host, never on the text, so
+// "example.com" does not match "notexample.com".
+func (f ReplayFilter) MatchesHost(rawURL string) bool {
+	if f.Host == "" {
+		return true
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || rawURL == "" {
+		return false
+	}
+	host, port, err := net.SplitHostPort(f.Host)
+	if err != nil {
+		return strings.EqualFold(u.Hostname(), strings.Trim(f.Host, "[]"))
+	}
+	return strings.EqualFold(u.Hostname(), host) && portOf(u) == port
+}
+
+// portOf returns the URL's port, or its scheme's default.
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
 }

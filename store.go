@@ -53,10 +53,30 @@ type Store interface {
 	Defer(ctx context.Context, now time.Time, ds []Deferral) error
 	// QueueStats counts deliveries due, scheduled and sending at now.
 	QueueStats(ctx context.Context, now time.Time) (QueueStats, error)
+	// Replay makes the failed deliveries f selects (or the one failed or
+	// delivered delivery it names) pending again with the same ID and
+	// stored request, due spacing apart from now, oldest first, and returns
+	// how many matched; a dry run only counts. A named delivery in another
+	// state is ErrConflict.
+	Replay(ctx context.Context, f ReplayFilter, now time.Time, dryRun bool, spacing time.Duration) (int, error)
 
 	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
 	// GetDelivery returns a delivery and its attempts, oldest first.
 	GetDelivery(ctx context.Context, id string) (*Delivery, []Attempt, error)
+
+	// CreateSchedule stores sc, which carries its ID; ErrConflict if the ID
+	// is taken.
+	CreateSchedule(ctx context.Context, sc *Schedule) error
+	// UpdateSchedule replaces the request and due time of a schedule that
+	// is still scheduled, and sets UpdatedAt; ErrNotFound for an unknown
+	// ID, ErrConflict once it was sent or cancelled.
+	UpdateSchedule(ctx context.Context, sc *Schedule) error
+	// CancelSchedule cancels a scheduled schedule at now; cancelling a
+	// cancelled one changes nothing. ErrNotFound for an unknown ID,
+	// ErrConflict once it was sent.
+	CancelSchedule(ctx context.Context, id string, now time.Time) error
+	GetSchedule(ctx context.Context, id string) (*Schedule, error)
+	ListSchedules(ctx context.Context, f ScheduleFilter) ([]*Schedule, error)
 
 	Close() error
 }
@@ -93,6 +113,16 @@ type Tx interface {
 	// that have made no attempt yet, recording reason; returns how many.
 	CancelPending(campaignID, userID, reason string, now time.Time) (int, error)
 	SaveAPIMessage(dispatchID string, w Webhook, now time.Time) error
+
+	// DueSchedules returns up to limit scheduled schedules with DueAt <=
+	// now, earliest first, and holds them for this transaction: a
+	// concurrent DueSchedules skips them, so one schedule runs once even
+	// when two leaders briefly overlap.
+	DueSchedules(now time.Time, limit int) ([]*Schedule, error)
+	// MarkScheduleSent ends a scheduled schedule as sent at now, with the
+	// reason it sent nothing when errMsg is not empty; ErrConflict if it is
+	// no longer scheduled.
+	MarkScheduleSent(id string, now time.Time, errMsg string) error
 }
 
 // CampaignFilter selects campaigns for listing. Zero fields do not filter.
@@ -132,11 +162,20 @@ const (
 	ScopeUsersTrack           = "users.track"
 	ScopeMessagesSend         = "messages.send"
 	ScopeCampaignsTriggerSend = "campaigns.trigger.send"
-	ScopeCampaignsRead        = "hookflow.campaigns.read"
-	ScopeCampaignsWrite       = "hookflow.campaigns.write"
-	ScopeDeliveriesRead       = "hookflow.deliveries.read"
-	ScopeDeliveriesWrite      = "hookflow.deliveries.write"
-	ScopeUsersRead            = "hookflow.users.read"
+
+	ScopeCampaignsScheduleCreate = "campaigns.trigger.schedule.create"
+	ScopeCampaignsScheduleUpdate = "campaigns.trigger.schedule.update"
+	ScopeCampaignsScheduleDelete = "campaigns.trigger.schedule.delete"
+	ScopeMessagesScheduleCreate  = "messages.schedule.create"
+	ScopeMessagesScheduleUpdate  = "messages.schedule.update"
+	ScopeMessagesScheduleDelete  = "messages.schedule.delete"
+	ScopeScheduledBroadcasts     = "messages.schedule_broadcasts"
+
+	ScopeCampaignsRead   = "hookflow.campaigns.read"
+	ScopeCampaignsWrite  = "hookflow.campaigns.write"
+	ScopeDeliveriesRead  = "hookflow.deliveries.read"
+	ScopeDeliveriesWrite = "hookflow.deliveries.write"
+	ScopeUsersRead       = "hookflow.users.read"
 )
 
 // KnownScopes lists every scope a key can be given.
@@ -144,4 +183,7 @@ var KnownScopes = []string{
 	ScopeAll, ScopeUsersTrack, ScopeMessagesSend, ScopeCampaignsTriggerSend,
 	ScopeCampaignsRead, ScopeCampaignsWrite, ScopeDeliveriesRead,
 	ScopeDeliveriesWrite, ScopeUsersRead,
+	ScopeCampaignsScheduleCreate, ScopeCampaignsScheduleUpdate, ScopeCampaignsScheduleDelete,
+	ScopeMessagesScheduleCreate, ScopeMessagesScheduleUpdate, ScopeMessagesScheduleDelete,
+	ScopeScheduledBroadcasts,
 }

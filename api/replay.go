@@ -11,13 +11,6 @@ import (
 	"github.com/hookflow/hookflow"
 )
 
-// Replayer is what replay needs of the store. It is not yet part of
-// hookflow.Store, so a store without it answers 501.
-type Replayer interface {
-	Replay(ctx context.Context, f hookflow.ReplayFilter, now time.Time, dryRun bool,
-		spacing time.Duration) (int, error)
-}
-
 // Rates of a bulk replay, in deliveries a second.
 const (
 	defaultReplayRate = 100
@@ -148,11 +141,7 @@ func validHost(h string) bool {
 // replay runs the store's Replay and, when deliveries were requeued, wakes
 // the senders.
 func (s *Server) replay(ctx context.Context, f hookflow.ReplayFilter, dryRun bool, spacing time.Duration) (int, error) {
-	rp, ok := s.store.(Replayer)
-	if !ok {
-		return 0, errorf(http.StatusNotImplemented, "this storage backend cannot replay deliveries yet")
-	}
-	n, err := rp.Replay(ctx, f, s.clock.Now(), dryRun, spacing)
+	n, err := s.store.Replay(ctx, f, s.clock.Now(), dryRun, spacing)
 	if err != nil {
 		return 0, err
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
 	"time"
 
@@ -70,7 +68,7 @@ func replayable(ctx context.Context, t *sql.Tx, f hookflow.ReplayFilter) ([]stri
 		if err := rows.Scan(&id, &raw); err != nil {
 			return nil, fmt.Errorf("selecting deliveries to replay: %w", mapErr(err))
 		}
-		if f.Host == "" || hostMatches(raw.String, f.Host) {
+		if f.MatchesHost(raw.String) {
 			ids = append(ids, id)
 		}
 	}
@@ -111,35 +109,6 @@ func replayWhere(f hookflow.ReplayFilter) ([]string, []any) {
 		add(`created_at < ?`, micros(f.Until))
 	}
 	return where, args
-}
-
-// hostMatches reports whether the URL's host is want: host and port when
-// want has a port (a URL without one has its scheme's), the host name alone
-// when it has none.
-func hostMatches(rawURL, want string) bool {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return false
-	}
-	host, port, err := net.SplitHostPort(want)
-	if err != nil {
-		return strings.EqualFold(u.Hostname(), strings.Trim(want, "[]"))
-	}
-	return strings.EqualFold(u.Hostname(), host) && portOf(u) == port
-}
-
-// portOf returns the URL's port, or its scheme's default.
-func portOf(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return "443"
-	case "http":
-		return "80"
-	}
-	return ""
 }
 
 // whyNotReplayable explains why the named delivery matched nothing.

@@ -1,22 +1,20 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hookflow/hookflow"
-	"github.com/hookflow/hookflow/sqlite"
 )
 
 var rpT0 = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 
 // rpSeed stores one delivery per entry of ds, in order, created a minute
 // apart from rpT0, so their IDs (given) sort by age.
-func rpSeed(t *testing.T, s *sqlite.Store, ds []*hookflow.Delivery) {
+func rpSeed(t *testing.T, s hookflow.Store, ds []*hookflow.Delivery) {
 	t.Helper()
 	for i, d := range ds {
 		d.Origin, d.UserID = hookflow.OriginCampaign, "u"
@@ -39,8 +37,7 @@ func rpDelivery(id, state, campaign, url string, status int) *hookflow.Delivery 
 }
 
 // rpFixture is a store holding deliveries in every state, to three hosts.
-func rpFixture(t *testing.T) *sqlite.Store {
-	s := openStore(t, filepath.Join(t.TempDir(), "hookflow.db"))
+func rpFixture(t *testing.T, s hookflow.Store) {
 	rpSeed(t, s, []*hookflow.Delivery{
 		rpDelivery("d01", hookflow.StateFailed, "c1", "https://a.example.com/hook", 403),
 		rpDelivery("d02", hookflow.StateFailed, "c1", "https://A.example.com:8443/hook", 500),
@@ -51,11 +48,10 @@ func rpFixture(t *testing.T) *sqlite.Store {
 		rpDelivery("d07", hookflow.StateAborted, "c1", "", 0),
 		rpDelivery("d08", hookflow.StateFailed, "c1", "https://nota.example.com/hook", 403),
 	})
-	return s
 }
 
-func TestReplayCountsWhatTheFilterSelects(t *testing.T) {
-	s := rpFixture(t)
+func testReplayCountsWhatTheFilterSelects(t *testing.T, s hookflow.Store) {
+	rpFixture(t, s)
 	tests := []struct {
 		name string
 		f    hookflow.ReplayFilter
@@ -91,9 +87,9 @@ func TestReplayCountsWhatTheFilterSelects(t *testing.T) {
 	}
 }
 
-func TestReplayRequeuesWithTheSameIDSpacedApart(t *testing.T) {
+func testReplayRequeuesWithTheSameIDSpacedApart(t *testing.T, s hookflow.Store) {
 	ctx := context.Background()
-	s := rpFixture(t)
+	rpFixture(t, s)
 	now := rpT0.Add(time.Hour)
 	n, err := s.Replay(ctx, hookflow.ReplayFilter{CampaignID: "c1"}, now, false, 10*time.Millisecond)
 	if err != nil || n != 3 {
@@ -138,9 +134,9 @@ func TestReplayRequeuesWithTheSameIDSpacedApart(t *testing.T) {
 	}
 }
 
-func TestReplayOneDelivery(t *testing.T) {
+func testReplayOneDelivery(t *testing.T, s hookflow.Store) {
 	ctx := context.Background()
-	s := rpFixture(t)
+	rpFixture(t, s)
 	now := rpT0.Add(time.Hour)
 	tests := []struct {
 		id      string
