@@ -59,6 +59,10 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"LastSendAt", testLastSendAt},
 		{"Keys", testKeys},
 		{"APIMessage", testAPIMessage},
+		{"ScheduleLifecycle", testScheduleLifecycle},
+		{"DueSchedules", testDueSchedules},
+		{"DueSchedulesRollBack", testDueSchedulesRollBack},
+		{"ListSchedules", testListSchedules},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
