@@ -19,11 +19,57 @@ import (
 // every attempt of a delivery send the same bytes even across a crash.
 func (s *Sender) prepare(ctx context.Context, batch []*hookflow.Delivery) []outgoing {
 	lookup := s.templates.batch()
-	return s.withSigners(ctx, lookup, s.renderAll(ctx, lookup, batch))
+	p := &preparation{}
+	out := s.withSigners(ctx, lookup, p, s.renderAll(ctx, lookup, p, batch))
+	s.settle(ctx, p)
+	return out
+}
+
+// preparation collects what preparing a batch decided besides sending:
+// deliveries to fail without an attempt, and deliveries to put back
+// because the store could not be read.
+type preparation struct {
+	failed  []hookflow.RenderResult
+	retries []hookflow.Deferral
+}
+
+// storeRetry is how long a delivery waits after a failed read of its
+// campaign, user or secrets. A store that cannot be read for a moment must
+// not fail deliveries whose templates are fine.
+const storeRetry = time.Second
+
+// transient reports whether err, from reading what a render needs, may pass:
+// anything but a missing campaign, message or user.
+func transient(err error) bool {
+	return err != nil && !errors.Is(err, hookflow.ErrNotFound)
+}
+
+// retry puts d back in the queue after a store error.
+func (p *preparation) retry(s *Sender, d *hookflow.Delivery, err error) {
+	s.log.Warn("reading what a delivery needs failed, will retry", "delivery_id", d.ID, "err", err)
+	p.retries = append(p.retries, hookflow.Deferral{DeliveryID: d.ID, DueAt: s.clock.Now().Add(storeRetry)})
+}
+
+// settle writes what prepare decided besides sending. It outlives a
+// cancelled run context, so a shutdown does not strand claimed deliveries
+// in 'sending' until their leases expire.
+func (s *Sender) settle(ctx context.Context, p *preparation) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.store.SaveRendered(ctx, s.clock.Now(), p.failed); err != nil {
+		s.log.Error("failing deliveries", "err", err, "count", len(p.failed))
+	}
+	for _, r := range p.failed {
+		s.log.Info("delivery failed before sending", "delivery_id", r.DeliveryID, "err", r.Error)
+		s.opts.Observer.Finished(hookflow.StateFailed, 1)
+	}
+	if err := s.store.Defer(ctx, s.clock.Now(), p.retries); err != nil {
+		s.log.Error("deferring deliveries", "err", err, "count", len(p.retries))
+	}
 }
 
 // renderAll renders what needs it and returns the deliveries ready to send.
-func (s *Sender) renderAll(ctx context.Context, lookup *batchLookup, batch []*hookflow.Delivery) []*hookflow.Delivery {
+func (s *Sender) renderAll(ctx context.Context, lookup *batchLookup, p *preparation, batch []*hookflow.Delivery) []*hookflow.Delivery {
 	var (
 		ready   []*hookflow.Delivery
 		results []hookflow.RenderResult
@@ -34,7 +80,11 @@ func (s *Sender) renderAll(ctx context.Context, lookup *batchLookup, batch []*ho
 			ready = append(ready, d)
 			continue
 		}
-		r := s.render(ctx, lookup, d)
+		r, err := s.render(ctx, lookup, d)
+		if transient(err) {
+			p.retry(s, d, err)
+			continue
+		}
 		results = append(results, r)
 		if r.Request != nil {
 			d.Request = r.Request
@@ -65,18 +115,25 @@ func (s *Sender) renderAll(ctx context.Context, lookup *batchLookup, batch []*ho
 }
 
 // render renders one delivery into a RenderResult; it never fails the
-// batch, only the delivery.
-func (s *Sender) render(ctx context.Context, lookup *batchLookup, d *hookflow.Delivery) hookflow.RenderResult {
+// batch, only the delivery. A transient error (the store could not be
+// read) is returned instead, and the delivery is tried again later.
+func (s *Sender) render(ctx context.Context, lookup *batchLookup, d *hookflow.Delivery) (hookflow.RenderResult, error) {
 	res := hookflow.RenderResult{DeliveryID: d.ID}
 	tmpl, meta, err := lookup.template(ctx, d)
+	if transient(err) && !errors.As(err, new(*hookflow.ValidationError)) {
+		return res, err
+	}
 	if err != nil {
 		res.Error = err.Error()
-		return res
+		return res, nil
 	}
 	u, err := s.store.GetUser(ctx, hookflow.UserRef{BrazeID: d.UserID})
+	if transient(err) {
+		return res, err
+	}
 	if err != nil {
-		res.Error = fmt.Sprintf("reading user %s: %v", d.UserID, err)
-		return res
+		res.Error = fmt.Sprintf("user %s no longer exists", d.UserID)
+		return res, nil
 	}
 
 	meta.DispatchID = d.DispatchID
@@ -90,7 +147,7 @@ func (s *Sender) render(ctx context.Context, lookup *batchLookup, d *hookflow.De
 	default:
 		res.Request = req
 	}
-	return res
+	return res, nil
 }
 
 // templates caches compiled templates: a campaign's by id and version, an
@@ -198,7 +255,7 @@ func (b *batchLookup) signer(ctx context.Context, d *hookflow.Delivery, now time
 	}
 	if active := w.webhook.Signing.Active(now); len(active) > 0 {
 		if w.signer, err = signature.NewSigner(active...); err != nil {
-			return nil, fmt.Errorf("signing secrets of %s: %w", w.key, err)
+			return nil, fmt.Errorf("%w of %s: %v", errBadSecrets, w.key, err)
 		}
 	}
 	w.signed = true
@@ -214,22 +271,29 @@ type outgoing struct {
 
 // withSigners looks up the signing secrets of every ready delivery, also of
 // those rendered in an earlier batch: secrets are read at each attempt, so
-// a rotation or an expiry applies to retries too. A delivery whose secrets
-// cannot be read is not sent unsigned; its lease expires and it is
-// claimed again.
-func (s *Sender) withSigners(ctx context.Context, lookup *batchLookup, ready []*hookflow.Delivery) []outgoing {
+// a rotation or an expiry applies to retries too. A delivery is never sent
+// unsigned when it should be signed: if its secrets cannot be read it is
+// tried again later, and if they are unusable (or its campaign is gone) it
+// fails.
+func (s *Sender) withSigners(ctx context.Context, lookup *batchLookup, p *preparation, ready []*hookflow.Delivery) []outgoing {
 	now := s.clock.Now()
 	out := make([]outgoing, 0, len(ready))
 	for _, d := range ready {
 		signer, err := lookup.signer(ctx, d, now)
-		if err != nil {
-			s.log.Error("reading signing secrets", "delivery_id", d.ID, "err", err)
-			continue
+		switch {
+		case err == nil:
+			out = append(out, outgoing{Delivery: d, signer: signer})
+		case transient(err) && !errors.Is(err, errBadSecrets):
+			p.retry(s, d, err)
+		default:
+			p.failed = append(p.failed, hookflow.RenderResult{DeliveryID: d.ID, Error: err.Error()})
 		}
-		out = append(out, outgoing{Delivery: d, signer: signer})
 	}
 	return out
 }
+
+// errBadSecrets marks stored signing secrets that cannot sign.
+var errBadSecrets = errors.New("unusable signing secrets")
 
 // writeOutcomes records attempt outcomes in batches until the outcomes
 // channel closes. A batch is written when it is full or when its oldest

@@ -197,7 +197,11 @@ func (s *Sender) dispatch(ctx context.Context, ready []outgoing, inflight *sync.
 			s.held(d.Delivery, hold, now)
 		}
 	}
-	if err := s.store.Defer(ctx, now, deferred); err != nil {
+	// Outlives a cancelled run context, so a shutdown does not leave these
+	// claimed until their leases expire.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.store.Defer(dctx, now, deferred); err != nil {
 		// The leases expire and the deliveries are claimed again.
 		s.log.Error("deferring deliveries", "err", err, "count", len(deferred))
 	}
