@@ -1,18 +1,26 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // backend says how a Hookflow process finds its store. Every scenario runs
-// against one backend, chosen with -backend.
+// against one backend, chosen with -backend, on a store of its own.
 type backend interface {
 	// name is what the tables print.
 	name() string
-	// serveArgs returns the flags pointing `hookflow serve` and `hookflow
+	// storeArgs returns the flags pointing `hookflow serve` and `hookflow
 	// keys` at a fresh, empty store that lives in (or is named after) dir.
-	serveArgs(dir string) ([]string, error)
+	storeArgs(dir string) ([]string, error)
+	// cleanup drops what storeArgs made outside dir, if anything.
+	cleanup(dir string)
 }
 
 func newBackend(name, dsn string) (backend, error) {
@@ -20,6 +28,9 @@ func newBackend(name, dsn string) (backend, error) {
 	case "sqlite":
 		return sqliteBackend{}, nil
 	case "postgres":
+		if dsn == "" {
+			return nil, errors.New("-backend postgres needs -postgres-dsn, e.g. postgres://127.0.0.1:5432/test")
+		}
 		return postgresBackend{dsn: dsn}, nil
 	}
 	return nil, fmt.Errorf("-backend %q: want sqlite or postgres", name)
@@ -29,19 +40,55 @@ type sqliteBackend struct{}
 
 func (sqliteBackend) name() string { return "sqlite" }
 
-func (sqliteBackend) serveArgs(dir string) ([]string, error) {
+func (sqliteBackend) storeArgs(dir string) ([]string, error) {
 	return []string{"--data-dir", dir}, nil
 }
 
-// postgresBackend is the hook for scenario 5 of issue 6: the same scenarios
-// on PostgreSQL. The store (package postgres) exists, but `hookflow serve`
-// has no flag selecting it yet, so this refuses to run. When serve gets one:
-// return it here (e.g. "--database-url", with a fresh database or schema per
-// scenario made from dsn and dir), and every scenario runs unchanged.
+func (sqliteBackend) cleanup(string) {}
+
+// postgresBackend gives every scenario a fresh schema of the database dsn
+// names (Hookflow creates a missing schema its search_path names), and
+// drops it afterwards.
 type postgresBackend struct{ dsn string }
 
 func (postgresBackend) name() string { return "postgres" }
 
-func (p postgresBackend) serveArgs(dir string) ([]string, error) {
-	return nil, errors.New("hookflow serve cannot select the PostgreSQL store yet; -backend postgres is a placeholder (see bench/backend.go)")
+func (p postgresBackend) storeArgs(dir string) ([]string, error) {
+	u, err := p.url(dir)
+	if err != nil {
+		return nil, err
+	}
+	return []string{"--data-dir", dir, "--database-url", u}, nil
+}
+
+func (p postgresBackend) url(dir string) (string, error) {
+	u, err := url.Parse(p.dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("-postgres-dsn %q: want a postgres:// URL", p.dsn)
+	}
+	q := u.Query()
+	q.Set("search_path", schemaName(dir))
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+func (p postgresBackend) cleanup(dir string) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, p.dsn)
+	if err != nil {
+		return
+	}
+	defer conn.Close(ctx)
+	conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schemaName(dir)}.Sanitize()+" CASCADE")
+}
+
+// schemaName turns a scenario's data directory into a schema name.
+func schemaName(dir string) string {
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, strings.ToLower(filepath.Base(dir)))
+	return "hookflow_bench_" + name
 }

@@ -65,6 +65,8 @@ type calls struct {
 	fails atomic.Int64
 	// accepted counts the items of accepted calls, read while loading.
 	accepted atomic.Int64
+	// firstFailure says why the first refused call was refused.
+	firstFailure atomic.Pointer[string]
 }
 
 func (c *calls) begin(items int) (int64, int64) {
@@ -93,8 +95,25 @@ func (c *calls) end(id int64, ok bool) {
 // post makes one measured call whose body is built around its id.
 func (c *calls) post(cl *client, path string, items int, body func(id int64) []byte) {
 	id, _ := c.begin(items)
-	status, _, err := cl.do("POST", path, body(id))
-	c.end(id, err == nil && status == http.StatusCreated)
+	status, data, err := cl.do("POST", path, body(id))
+	ok := err == nil && status == http.StatusCreated
+	if !ok {
+		why := fmt.Sprintf("status %d: %.200s", status, data)
+		if err != nil {
+			why = err.Error()
+		}
+		c.firstFailure.CompareAndSwap(nil, &why)
+	}
+	c.end(id, ok)
+}
+
+// failures describes the refused calls for a result row.
+func (c *calls) failures() string {
+	n := c.fails.Load()
+	if n == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d; the first: %s", n, *c.firstFailure.Load())
 }
 
 // summary returns the accepted items and the latencies of accepted calls.

@@ -82,7 +82,7 @@ func run() error {
 	if b.backend, err = newBackend(*backendName, *dsn); err != nil {
 		return err
 	}
-	if _, err := b.backend.serveArgs(os.TempDir()); err != nil {
+	if _, err := b.backend.storeArgs(os.TempDir()); err != nil {
 		return err
 	}
 	if b.tmp, err = os.MkdirTemp("", "hookflow-bench-"); err != nil {
@@ -118,7 +118,7 @@ func run() error {
 		results[r.name] = r
 		printResult(os.Stdout, r)
 	}
-	printBars(os.Stdout, results)
+	printBars(os.Stdout, results, b.backend.name())
 	fmt.Printf("\nload average at the end: %s\n", loadAvg())
 	return nil
 }
@@ -147,9 +147,13 @@ func (b *bench) scenario(name string) (*result, error) {
 func machine(b *bench) {
 	fmt.Printf("## run of %s\n\n", time.Now().UTC().Format(time.RFC3339))
 	fmt.Printf("- command: `%s`\n", strings.Join(append([]string{"go run ./bench"}, os.Args[1:]...), " "))
+	fmt.Printf("- hookflow binary: %s\n", b.bin)
 	fmt.Printf("- backend: %s; cores (runtime.NumCPU): %d; %s\n", b.backend.name(), runtime.NumCPU(), memTotal())
 	if out, err := exec.Command("go", "version").Output(); err == nil {
 		fmt.Printf("- %s", out)
+	}
+	if out, err := exec.Command("git", "log", "-1", "--format=%h %s").Output(); err == nil {
+		fmt.Printf("- repository at %s", out)
 	}
 	// Other work on the machine skews every number; say how busy it was.
 	fmt.Printf("- load average at the start: %s\n", loadAvg())

@@ -71,7 +71,7 @@ func (b *bench) startHookflow(scenario string) (*server, error) {
 }
 
 func (b *bench) serveCommand(scenario, dir, addr string) (*exec.Cmd, error) {
-	args, err := b.backend.serveArgs(dir)
+	args, err := b.backend.storeArgs(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func (b *bench) serveCommand(scenario, dir, addr string) (*exec.Cmd, error) {
 // createKey runs `hookflow keys create`, which prints the secret on its last
 // line; it also creates the schema.
 func (b *bench) createKey(dir string) (string, error) {
-	args, err := b.backend.serveArgs(dir)
+	args, err := b.backend.storeArgs(dir)
 	if err != nil {
 		return "", err
 	}

@@ -56,6 +56,7 @@ func (b *bench) run(name string, body func(e *env) error) *result {
 	}
 	rcv.close()
 	srv.stop()
+	b.backend.cleanup(srv.dir)
 	return res
 }
 
@@ -144,7 +145,7 @@ func (b *bench) intake() *result {
 		e.res.add("events accepted", fmt.Sprintf("%d in %.1f s", accepted, e.loadSeconds()))
 		e.res.add("events/s accepted", fmt.Sprintf("%.0f", rate))
 		e.res.add("request latency p50 / p99", fmt.Sprintf("%s / %s", ms(pct(lat, 50)), ms(pct(lat, 99))))
-		e.res.add("failed calls", strconv.FormatInt(cs.fails.Load(), 10))
+		e.res.add("failed calls", cs.failures())
 		return nil
 	})
 }
@@ -296,7 +297,7 @@ func (b *bench) fanout() *result {
 		e.res.add("recipients enqueued", fmt.Sprintf("%d in %.1f s", accepted, e.loadSeconds()))
 		e.res.add("recipients/s enqueued", fmt.Sprintf("%.0f", float64(accepted)/e.loadSeconds()))
 		e.res.add("call latency p50 / p99", fmt.Sprintf("%s / %s", ms(pct(lat, 50)), ms(pct(lat, 99))))
-		e.res.add("failed calls", strconv.FormatInt(cs.fails.Load(), 10))
+		e.res.add("failed calls", cs.failures())
 		e.drain(accepted)
 		arr, _ := e.rcv.snapshot()
 		e.res.add("deliveries/s at the receiver during load", fmt.Sprintf("%.0f", float64(countBetween(arr, e.loadFrom, e.loadTo))/e.loadSeconds()))
