@@ -53,41 +53,54 @@ func (s *Server) triggerSend(r *http.Request) (int, any, error) {
 	if err := decode(r, maxJSONBytes, &req); err != nil {
 		return 0, nil, err
 	}
-	if req.CampaignID == "" {
-		return 0, nil, hookflow.Invalid("campaign_id", "is required")
-	}
-	send, err := s.buildSend(req.SendID, req.TriggerProperties, req.Broadcast, req.Audience, req.Recipients)
+	send, err := s.checkTriggerSend(req)
 	if err != nil {
 		return 0, nil, err
 	}
 
 	var res *trigger.SendResult
 	err = s.store.Update(r.Context(), func(tx hookflow.Tx) error {
-		c, err := tx.GetCampaign(req.CampaignID)
-		if errors.Is(err, hookflow.ErrNotFound) {
-			return errorf(http.StatusNotFound, "campaign_id: no campaign %q", req.CampaignID)
-		}
-		if err != nil {
-			return fmt.Errorf("reading campaign %s: %w", req.CampaignID, err)
-		}
-		if c.DeliveryType != hookflow.APITriggered {
-			return hookflow.Invalid("campaign_id", "campaign %q is %s; only api_triggered campaigns can be sent through this endpoint", c.ID, c.DeliveryType)
-		}
-		switch c.State {
-		case hookflow.CampaignActive:
-		case hookflow.CampaignArchived:
-			// "Resume it first" would send the caller to a 409.
-			return hookflow.Invalid("campaign_id", "campaign %q is archived; archived campaigns cannot send", c.ID)
-		default:
-			return hookflow.Invalid("campaign_id", "campaign %q is %s; resume it first", c.ID, c.State)
-		}
-		res, err = s.enqueue.CampaignSend(tx, c, send)
+		res, err = s.sendCampaign(tx, req.CampaignID, send)
 		return err
 	})
 	if err != nil {
 		return 0, nil, err
 	}
 	return s.sent(send, res)
+}
+
+// checkTriggerSend validates a /campaigns/trigger/send request on its own,
+// before the campaign is read.
+func (s *Server) checkTriggerSend(req triggerSendRequest) (trigger.Send, error) {
+	if req.CampaignID == "" {
+		return trigger.Send{}, hookflow.Invalid("campaign_id", "is required")
+	}
+	return s.buildSend(req.SendID, req.TriggerProperties, req.Broadcast, req.Audience, req.Recipients)
+}
+
+// sendCampaign enqueues send for the campaign with id, if it is an active
+// API-triggered campaign. Its errors for the campaign come before any
+// write, so a scheduled send can record them and commit.
+func (s *Server) sendCampaign(tx hookflow.Tx, id string, send trigger.Send) (*trigger.SendResult, error) {
+	c, err := tx.GetCampaign(id)
+	if errors.Is(err, hookflow.ErrNotFound) {
+		return nil, errorf(http.StatusNotFound, "campaign_id: no campaign %q", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading campaign %s: %w", id, err)
+	}
+	if c.DeliveryType != hookflow.APITriggered {
+		return nil, hookflow.Invalid("campaign_id", "campaign %q is %s; only api_triggered campaigns can be sent through this endpoint", c.ID, c.DeliveryType)
+	}
+	switch c.State {
+	case hookflow.CampaignActive:
+	case hookflow.CampaignArchived:
+		// "Resume it first" would send the caller to a 409.
+		return nil, hookflow.Invalid("campaign_id", "campaign %q is archived; archived campaigns cannot send", c.ID)
+	default:
+		return nil, hookflow.Invalid("campaign_id", "campaign %q is %s; resume it first", c.ID, c.State)
+	}
+	return s.enqueue.CampaignSend(tx, c, send)
 }
 
 func (s *Server) sent(send trigger.Send, res *trigger.SendResult) (int, any, error) {
@@ -247,31 +260,7 @@ func (s *Server) messagesSend(r *http.Request) (int, any, error) {
 	if err := decode(r, maxJSONBytes, &req); err != nil {
 		return 0, nil, err
 	}
-	if req.Messages == nil || req.Messages.Webhook == nil {
-		return 0, nil, hookflow.Invalid("messages.webhook", "is required: Hookflow sends webhooks only (email, push and SMS messages are not supported)")
-	}
-	w, err := req.Messages.Webhook.toWebhook()
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := s.checkWebhook("messages.webhook", w); err != nil {
-		return 0, nil, brazeFields(err, w.Headers)
-	}
-	if w.Signing, err = messageSigning(req.Messages.Webhook.SigningSecret, s.clock.Now()); err != nil {
-		return 0, nil, err
-	}
-	if n := len(req.ExternalUserIDs) + len(req.UserAliases); n > maxRecipients {
-		return 0, nil, hookflow.Invalid("external_user_ids", "and user_aliases name %d users; at most %d are allowed per request", n, maxRecipients)
-	}
-
-	var rs []recipientInput
-	for _, id := range req.ExternalUserIDs {
-		rs = append(rs, recipientInput{ExternalUserID: id})
-	}
-	for i := range req.UserAliases {
-		rs = append(rs, recipientInput{UserAlias: &req.UserAliases[i]})
-	}
-	send, err := s.buildSend(req.SendID, nil, req.Broadcast, req.Audience, rs)
+	w, send, err := s.checkMessagesSend(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -285,6 +274,37 @@ func (s *Server) messagesSend(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	return s.sent(send, res)
+}
+
+// checkMessagesSend validates a /messages/send request and returns its
+// webhook and send.
+func (s *Server) checkMessagesSend(req messagesSendRequest) (hookflow.Webhook, trigger.Send, error) {
+	if req.Messages == nil || req.Messages.Webhook == nil {
+		return hookflow.Webhook{}, trigger.Send{}, hookflow.Invalid("messages.webhook", "is required: Hookflow sends webhooks only (email, push and SMS messages are not supported)")
+	}
+	w, err := req.Messages.Webhook.toWebhook()
+	if err != nil {
+		return w, trigger.Send{}, err
+	}
+	if err := s.checkWebhook("messages.webhook", w); err != nil {
+		return w, trigger.Send{}, brazeFields(err, w.Headers)
+	}
+	if w.Signing, err = messageSigning(req.Messages.Webhook.SigningSecret, s.clock.Now()); err != nil {
+		return w, trigger.Send{}, err
+	}
+	if n := len(req.ExternalUserIDs) + len(req.UserAliases); n > maxRecipients {
+		return w, trigger.Send{}, hookflow.Invalid("external_user_ids", "and user_aliases name %d users; at most %d are allowed per request", n, maxRecipients)
+	}
+
+	var rs []recipientInput
+	for _, id := range req.ExternalUserIDs {
+		rs = append(rs, recipientInput{ExternalUserID: id})
+	}
+	for i := range req.UserAliases {
+		rs = append(rs, recipientInput{UserAlias: &req.UserAliases[i]})
+	}
+	send, err := s.buildSend(req.SendID, nil, req.Broadcast, req.Audience, rs)
+	return w, send, err
 }
 
 // toWebhook converts Braze's webhook object. A string body is sent as raw

@@ -50,6 +50,9 @@ type Config struct {
 	// Deliver makes the one attempt of a test send: the senders' client,
 	// so the destination guard applies. Nil refuses test sends.
 	Deliver *deliver.Client
+	// SchedulePoll is the longest RunSchedules sleeps between looks for
+	// due schedules. Default 1s.
+	SchedulePoll time.Duration
 }
 
 // Server holds what the handlers need.
@@ -60,13 +63,15 @@ type Server struct {
 	clock   hookflow.Clock
 	log     *slog.Logger
 	keys    *keyCache
+	// scheduleWake wakes RunSchedules when a schedule is created or moved.
+	scheduleWake chan struct{}
 }
 
 // New returns a Server.
 func New(c Config) *Server {
 	return &Server{
 		Config: c, store: c.Store, enqueue: c.Enqueue, clock: c.Clock, log: c.Log,
-		keys: newKeyCache(c.Store, c.Clock),
+		keys: newKeyCache(c.Store, c.Clock), scheduleWake: make(chan struct{}, 1),
 	}
 }
 
@@ -84,6 +89,13 @@ func (s *Server) Handler() http.Handler {
 	route("POST /users/track", hookflow.ScopeUsersTrack, s.track)
 	route("POST /campaigns/trigger/send", hookflow.ScopeCampaignsTriggerSend, s.triggerSend)
 	route("POST /messages/send", hookflow.ScopeMessagesSend, s.messagesSend)
+	route("POST /campaigns/trigger/schedule/create", hookflow.ScopeCampaignsScheduleCreate, s.createTriggerSchedule)
+	route("POST /campaigns/trigger/schedule/update", hookflow.ScopeCampaignsScheduleUpdate, s.updateTriggerSchedule)
+	route("POST /campaigns/trigger/schedule/delete", hookflow.ScopeCampaignsScheduleDelete, s.deleteTriggerSchedule)
+	route("POST /messages/schedule/create", hookflow.ScopeMessagesScheduleCreate, s.createMessagesSchedule)
+	route("POST /messages/schedule/update", hookflow.ScopeMessagesScheduleUpdate, s.updateMessagesSchedule)
+	route("POST /messages/schedule/delete", hookflow.ScopeMessagesScheduleDelete, s.deleteMessagesSchedule)
+	route("GET /messages/scheduled_broadcasts", hookflow.ScopeScheduledBroadcasts, s.scheduledBroadcasts)
 
 	route("POST /v1/campaigns", hookflow.ScopeCampaignsWrite, s.createCampaign)
 	route("GET /v1/campaigns", hookflow.ScopeCampaignsRead, s.listCampaigns)

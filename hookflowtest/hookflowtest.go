@@ -1,6 +1,7 @@
 // Package hookflowtest runs a whole Hookflow in-process for tests: a real
 // SQLite file, the API on a loopback httptest server, the senders, and an
-// API key with every scope. Time can be a manual clock, so retries and
+// API key with every scope. It runs due schedules every PollInterval.
+// Time can be a manual clock, so retries and
 // delays are tested without sleeping.
 package hookflowtest
 
@@ -114,7 +115,7 @@ func Start(t testing.TB, o Options) *System {
 	})
 	srv := api.New(api.Config{
 		Store: store, Enqueue: trigger.New(o.Clock), Waker: snd, Guard: guard, Clock: o.Clock, Log: log,
-		Deliver: client,
+		Deliver: client, SchedulePoll: o.PollInterval,
 	})
 	hs := httptest.NewServer(srv.Handler())
 
@@ -123,6 +124,12 @@ func Start(t testing.TB, o Options) *System {
 	go func() {
 		snd.Run(ctx)
 		close(done)
+	}()
+	// One System is one node: it runs the schedules itself.
+	scheduled := make(chan struct{})
+	go func() {
+		srv.RunSchedules(ctx)
+		close(scheduled)
 	}()
 
 	key, secret := api.NewKey("test", []string{hookflow.ScopeAll}, o.Clock.Now())
@@ -134,6 +141,7 @@ func Start(t testing.TB, o Options) *System {
 		hs.Close()
 		cancel()
 		<-done
+		<-scheduled
 		client.Close()
 		store.Close()
 	}

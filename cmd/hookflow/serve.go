@@ -94,6 +94,13 @@ func (c *serveCmd) Run() error {
 		// Other nodes' enqueues wake this node's senders at once.
 		go l.Listen(ctx, snd.Wake)
 	}
+	if l, ok := store.(leader); ok {
+		// Schedules must run once: one node runs them, and another takes
+		// over within postgres.LeaderInterval when it dies.
+		go l.Lead(ctx, srv.RunSchedules)
+	} else {
+		go srv.RunSchedules(ctx)
+	}
 
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {

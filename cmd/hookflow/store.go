@@ -58,6 +58,11 @@ type listener interface {
 	Listen(ctx context.Context, wake func()) error
 }
 
+// leader is a store that runs a duty on one node at a time.
+type leader interface {
+	Lead(ctx context.Context, duty func(context.Context)) error
+}
+
 // storeArgs are the flags that name the same store in another command.
 func (f storeFlags) storeArgs() string {
 	if f.DatabaseURL != "" {
