@@ -187,13 +187,13 @@ func (s *Server) renderData(r *http.Request, meta render.Campaign, event string,
 	}
 	meta.DispatchID = hookflow.NewDispatchID()
 	d := render.Data{User: u, Campaign: meta}
-	if in.TriggerProperties != nil {
-		d.Payload.TriggerProperties = normalize(in.TriggerProperties).(map[string]any)
+	if d.Payload.TriggerProperties, err = properties("trigger_properties", in.TriggerProperties); err != nil {
+		return render.Data{}, err
 	}
 	if in.EventProperties != nil || event != "" {
 		d.Payload.Event = &hookflow.EventPayload{Name: event, Time: s.clock.Now()}
-		if in.EventProperties != nil {
-			d.Payload.Event.Properties = normalize(in.EventProperties).(map[string]any)
+		if d.Payload.Event.Properties, err = properties("event_properties", in.EventProperties); err != nil {
+			return render.Data{}, err
 		}
 	}
 	return d, nil
@@ -206,7 +206,10 @@ func (s *Server) renderUser(r *http.Request, in renderInput) (*hookflow.User, er
 	case in.ExternalID != "" && in.User != nil:
 		return nil, hookflow.Invalid("user", "cannot be given with external_id; choose one")
 	case in.User != nil:
-		attrs, _ := normalize(in.User.Attributes).(map[string]any)
+		attrs, err := properties("user.attributes", in.User.Attributes)
+		if err != nil {
+			return nil, err
+		}
 		return &hookflow.User{ExternalID: in.User.ExternalID, Attributes: attrs}, nil
 	case in.ExternalID == "":
 		return nil, nil

@@ -118,7 +118,10 @@ func (s *Server) buildSend(sendID string, props map[string]any, broadcast bool, 
 	if err := checkProps("trigger_properties", props); err != nil {
 		return send, err
 	}
-	send.TriggerProperties = normalize(props).(map[string]any)
+	var err error
+	if send.TriggerProperties, err = properties("trigger_properties", props); err != nil {
+		return send, err
+	}
 
 	aud, err := filter.ParseAudience(audience)
 	if err != nil {
@@ -177,7 +180,10 @@ func recipient(i int, in recipientInput) (trigger.Recipient, error) {
 	if err := checkProps(field+".trigger_properties", in.TriggerProperties); err != nil {
 		return rec, err
 	}
-	rec.TriggerProperties = normalize(in.TriggerProperties).(map[string]any)
+	var err error
+	if rec.TriggerProperties, err = properties(field+".trigger_properties", in.TriggerProperties); err != nil {
+		return rec, err
+	}
 	if in.Attributes != nil {
 		upd, err := recipientAttributes(field, rec.Ref, in.Attributes)
 		if err != nil {

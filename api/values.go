@@ -12,14 +12,18 @@ import (
 // which attribute objects have none of.
 var timeZero = time.Time{}
 
-// normalize applies hookflow.NormalizeNumbers to a decoded request value.
-// A number too large even for a float64 is left as the decoder's text.
-func normalize(v any) any {
-	n, err := hookflow.NormalizeNumbers(v)
-	if err != nil {
-		return v
+// properties checks a free-form object of a request (trigger or event
+// properties, attributes) and turns its numbers into the domain's: int64
+// when whole, float64 otherwise. A number even a float64 cannot hold is
+// refused here; stored, it could never be read back.
+func properties(field string, m map[string]any) (map[string]any, error) {
+	if m == nil {
+		return nil, nil
 	}
-	return n
+	if _, err := hookflow.NormalizeNumbers(m); err != nil {
+		return nil, hookflow.Invalid(field, "%v", err)
+	}
+	return m, nil
 }
 
 // literal reports whether a template has no Liquid in it.
