@@ -3,7 +3,9 @@ package api
 import (
 	"errors"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -64,7 +66,7 @@ func viewDelivery(d *hookflow.Delivery) deliveryView {
 		v.FirstAttemptAt = &d.FirstAttemptAt
 	}
 	if r := d.Request; r != nil {
-		v.Request = &requestView{Method: r.Method, URL: r.URL, Headers: r.Headers}
+		v.Request = &requestView{Method: r.Method, URL: r.URL, Headers: redacted(r.Headers)}
 		v.Request.Body, v.Request.BodyBase64 = textOrBytes(r.Body)
 	}
 	return v
@@ -164,4 +166,29 @@ func (s *Server) getDelivery(r *http.Request) (int, any, error) {
 		v.AttemptLog = append(v.AttemptLog, av)
 	}
 	return http.StatusOK, v, nil
+}
+
+// sensitiveHeader matches header names whose values are credentials.
+var sensitiveHeader = regexp.MustCompile(`(?i)^(authorization|proxy-authorization|cookie)$|` +
+	`(?i)(api[-_]?key|token|secret|password|signature|session)`)
+
+// redacted returns headers with credential values hidden: the activity log
+// is readable with hookflow.deliveries.read alone, and that must not hand
+// out the receivers' API keys. The scheme of an Authorization value
+// ("Bearer") stays, to show which kind of credential was sent.
+func redacted(hs []hookflow.Header) []hookflow.Header {
+	out := make([]hookflow.Header, len(hs))
+	for i, h := range hs {
+		out[i] = h
+		if !sensitiveHeader.MatchString(h.Name) {
+			continue
+		}
+		scheme, _, found := strings.Cut(h.Value, " ")
+		if found && len(scheme) <= 10 {
+			out[i].Value = scheme + " [redacted]"
+		} else {
+			out[i].Value = "[redacted]"
+		}
+	}
+	return out
 }

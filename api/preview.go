@@ -214,6 +214,11 @@ func (s *Server) renderUser(r *http.Request, in renderInput) (*hookflow.User, er
 	case in.ExternalID == "":
 		return nil, nil
 	}
+	// Rendering as a stored user shows that user's profile: the key must
+	// be allowed to read profiles, not only campaigns.
+	if err := s.keys.check(r, hookflow.ScopeUsersRead); err != nil {
+		return nil, err
+	}
 	u, err := s.store.GetUser(r.Context(), hookflow.UserRef{ExternalID: in.ExternalID})
 	if errors.Is(err, hookflow.ErrNotFound) {
 		u, err = s.store.GetUser(r.Context(), hookflow.UserRef{BrazeID: in.ExternalID})

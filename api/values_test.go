@@ -1,6 +1,10 @@
 package api
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/hookflow/hookflow"
+)
 
 func TestLiteralOrigin(t *testing.T) {
 	tests := []struct {
@@ -22,5 +26,28 @@ func TestLiteralOrigin(t *testing.T) {
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("literalOrigin(%q) = %q, %v; want %q, %v", tt.tmpl, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+func TestRedacted(t *testing.T) {
+	in := []hookflow.Header{
+		{Name: "Authorization", Value: "Bearer abc123"},
+		{Name: "authorization", Value: "abc123"},
+		{Name: "X-Api-Key", Value: "k-1"},
+		{Name: "X-Auth-Token", Value: "t"},
+		{Name: "X-Game-Signature", Value: "deadbeef"},
+		{Name: "Content-Type", Value: "application/json"},
+		{Name: "X-User", Value: "ana"},
+	}
+	want := []string{"Bearer [redacted]", "[redacted]", "[redacted]", "[redacted]", "[redacted]",
+		"application/json", "ana"}
+	got := redacted(in)
+	for i := range want {
+		if got[i].Value != want[i] {
+			t.Errorf("%s: %q, want %q", in[i].Name, got[i].Value, want[i])
+		}
+	}
+	if in[0].Value != "Bearer abc123" {
+		t.Error("redacted changed its input")
 	}
 }
