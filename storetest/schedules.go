@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -187,5 +189,77 @@ func testListSchedules(t *testing.T, s hookflow.Store) {
 			t.Fatalf("%s: ListSchedules: %v", tc.name, err)
 		}
 		equal(t, tc.name, scheduleIDs(got), tc.want)
+	}
+}
+
+// testConcurrentDueSchedules runs schedules from several runners at once,
+// as two leaders might during a hand-over: each schedule is expanded (here,
+// one delivery) and marked sent by exactly one of them.
+func testConcurrentDueSchedules(t *testing.T, s hookflow.Store) {
+	const n, runners = 20, 4
+	for i := range n {
+		createSchedules(t, s, schedule(fmt.Sprintf("sch_%02d", i), at(time.Duration(i)*time.Second)))
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, runners)
+	for range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- runAllDue(s)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("runner: %v", err)
+		}
+	}
+
+	ds, err := s.ListDeliveries(context.Background(), hookflow.DeliveryFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perSchedule := map[string]int{}
+	for _, d := range ds {
+		perSchedule[d.DispatchID]++
+	}
+	for i := range n {
+		id := fmt.Sprintf("sch_%02d", i)
+		if perSchedule["dsp-"+id] != 1 {
+			t.Errorf("schedule %s expanded %d times, want 1", id, perSchedule["dsp-"+id])
+		}
+		equal(t, id+" state", getSchedule(t, s, id).State, hookflow.ScheduleSent)
+	}
+}
+
+// runAllDue runs due schedules one transaction each until none is due. A
+// conflict (another runner marked the schedule first) rolls back and moves
+// on, as it would in a real runner.
+func runAllDue(s hookflow.Store) error {
+	for {
+		ran := false
+		err := s.Update(context.Background(), func(tx hookflow.Tx) error {
+			due, err := tx.DueSchedules(at(time.Hour), 1)
+			if err != nil || len(due) == 0 {
+				return err
+			}
+			ran = true
+			sc := due[0]
+			d := delivery(hookflow.NewDeliveryID(), sc.CampaignID, "u1", at(time.Hour))
+			d.DispatchID = sc.DispatchID
+			if err := tx.Enqueue([]*hookflow.Delivery{d}); err != nil {
+				return err
+			}
+			return tx.MarkScheduleSent(sc.ID, at(time.Hour), "")
+		})
+		if err != nil && !errors.Is(err, hookflow.ErrConflict) {
+			return err
+		}
+		if !ran {
+			return nil
+		}
 	}
 }

@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"ScheduleLifecycle", testScheduleLifecycle},
 		{"DueSchedules", testDueSchedules},
 		{"DueSchedulesRollBack", testDueSchedulesRollBack},
+		{"ConcurrentDueSchedules", testConcurrentDueSchedules},
 		{"ListSchedules", testListSchedules},
 	}
 	for _, tc := range tests {
