@@ -152,17 +152,29 @@ func (p part) render(vars map[string]any) (s string, err error) {
 	// only. The reason keeps the first line: osteele/liquid appends a stack.
 	defer func() {
 		if r := recover(); r != nil {
+			if over := overBudget(r); over != nil {
+				s, err = "", &Error{Part: p.field, Reason: over.Error(), Err: over}
+				return
+			}
 			msg, _, _ := strings.Cut(fmt.Sprint(r), "\n")
 			s, err = "", &Error{Part: p.field, Reason: "internal error: " + msg}
 		}
 	}()
 
-	out, serr := p.tpl.RenderString(vars)
+	b, ok := vars[budgetKey].(*budget)
+	if !ok {
+		b = newBudget()
+	}
+	var out strings.Builder
+	serr := p.tpl.FRender(budgetWriter{w: &out, b: b}, vars)
 	if serr == nil {
-		return strings.ToValidUTF8(out, "\uFFFD"), nil
+		return strings.ToValidUTF8(out.String(), "\uFFFD"), nil
 	}
 	if abort := findAbort(serr); abort != nil {
 		return "", abort
+	}
+	if over := overBudget(serr); over != nil {
+		return "", &Error{Part: p.field, Reason: over.Error(), Err: over}
 	}
 	return "", &Error{Part: p.field, Reason: liquidReason(serr), Err: serr}
 }

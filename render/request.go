@@ -25,6 +25,7 @@ func (t *Template) Render(d Data) (req *hookflow.Request, err error) {
 	}()
 
 	vars := d.bindings()
+	vars[budgetKey] = newBudget()
 	req = &hookflow.Request{Method: t.method}
 	field = t.url.field
 	if req.URL, err = t.renderURL(vars); err != nil {
