@@ -98,7 +98,7 @@ func (c *calls) post(cl *client, path string, items int, body func(id int64) []b
 	status, data, err := cl.do("POST", path, body(id))
 	ok := err == nil && status == http.StatusCreated
 	if !ok {
-		why := fmt.Sprintf("status %d: %.200s", status, data)
+		why := fmt.Sprintf("status %d: %.300s", status, bytes.TrimSpace(data))
 		if err != nil {
 			why = err.Error()
 		}

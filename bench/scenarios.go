@@ -348,7 +348,7 @@ func (b *bench) broadcast() *result {
 		})
 		e.endLoad()
 		if cs.fails.Load() > 0 {
-			return fmt.Errorf("the broadcast call failed; see %s/hookflow.log", e.srv.dir)
+			return fmt.Errorf("the broadcast call failed after %.1f s: %s", e.loadSeconds(), cs.failures())
 		}
 		took := e.loadSeconds()
 		e.res.values[keyBroadcast] = took
