@@ -22,7 +22,7 @@ import (
 
 // Sizes of the isolation test. rpMaxPerHost is `hookflow serve`'s default.
 const (
-	rpMaxPerHost = 64
+	rpMaxPerHost = 32
 	rpWarmUp     = 5
 	rpSamples    = 100
 	rpPile       = 150

@@ -28,12 +28,12 @@ type serveCmd struct {
 	Listen            string        `default:"127.0.0.1:8080" env:"HOOKFLOW_LISTEN" help:"Address of the HTTP API. Default ${default}."`
 	RequestTimeout    time.Duration `default:"90s" env:"HOOKFLOW_REQUEST_TIMEOUT" help:"Deadline of one webhook attempt, reading the response included (Braze: 90s). Default ${default}."`
 	MaxResponseKB     int64         `default:"64" env:"HOOKFLOW_MAX_RESPONSE_KB" help:"Response body kilobytes read and kept per attempt; the rest is not read. Default ${default}."`
-	Concurrency       int           `default:"128" env:"HOOKFLOW_CONCURRENCY" help:"Most webhook attempts in flight at once. Default ${default}."`
+	Concurrency       int           `default:"256" env:"HOOKFLOW_CONCURRENCY" help:"Most webhook attempts in flight at once. Default ${default}."`
 	BatchSize         int           `default:"256" env:"HOOKFLOW_BATCH_SIZE" help:"Most deliveries claimed from the queue at once. Default ${default}."`
 	PollInterval      time.Duration `default:"1s" env:"HOOKFLOW_POLL_INTERVAL" help:"Longest a due delivery waits when no wake-up comes. Default ${default}."`
 	Lease             time.Duration `env:"HOOKFLOW_LEASE" help:"How long a claimed delivery is held before another sender may take it (after a crash). Must exceed --request-timeout. Default: request timeout + 60s."`
 	RetryWindow       time.Duration `default:"24h" env:"HOOKFLOW_RETRY_WINDOW" help:"How long after its first attempt a delivery is retried. Default ${default}."`
-	MaxPerHost        int           `default:"64" env:"HOOKFLOW_MAX_PER_HOST" help:"Most attempts in flight to one host, so a slow or failing endpoint cannot take every sender. Default ${default}."`
+	MaxPerHost        int           `default:"32" env:"HOOKFLOW_MAX_PER_HOST" help:"Most attempts in flight to one host, so a slow or failing endpoint cannot take every sender: keep it a small fraction of --concurrency. Default ${default}."`
 	UnhealthyAfter    int           `default:"3000" env:"HOOKFLOW_UNHEALTHY_AFTER" help:"A host with more than this many failures (408, 429, 502, 503, 504, 529, connection errors, timeouts) in a sliding minute is paused for a minute (Braze: 3000). Default ${default}."`
 	AllowDestinations []string      `env:"HOOKFLOW_ALLOW_DESTINATIONS" sep:"," help:"Comma-separated CIDRs and host names webhooks may reach although they are not public, e.g. 127.0.0.0/8,localhost. Default: none."`
 }
