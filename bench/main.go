@@ -17,6 +17,11 @@
 //	neighbours  e2e-1000 while another endpoint answers in 30 s and one
 //	            answers 500 to everything
 //
+// With -backend postgres -postgres-dsn URL every scenario runs on
+// PostgreSQL instead, in a fresh schema dropped afterwards. With -profile DIR
+// Hookflow writes CPU, heap and block profiles per scenario (profile.go).
+// BENCHMARKS.md, at the repository root, holds results and what they mean.
+//
 // Latency is measured from the moment the /users/track (or send) response
 // arrived at the driver, "accepted", to the moment the receiver's handler
 // started for the webhook. Driver and receiver share one monotonic clock.
@@ -62,8 +67,8 @@ func main() {
 func run() error {
 	var b bench
 	scenarios := flag.String("scenarios", "loopback,intake,e2e,e2e-1000,fanout,broadcast,neighbours", "comma-separated scenarios to run")
-	backendName := flag.String("backend", "sqlite", "store: sqlite, or postgres once that store has landed")
-	dsn := flag.String("postgres-dsn", "", "PostgreSQL server for -backend postgres")
+	backendName := flag.String("backend", "sqlite", "store: sqlite, or postgres (needs -postgres-dsn; a fresh schema per scenario)")
+	dsn := flag.String("postgres-dsn", "", "PostgreSQL URL for -backend postgres, e.g. postgres://127.0.0.1:5432/test")
 	flag.StringVar(&b.bin, "hookflow", "", "hookflow binary; default: go build ./cmd/hookflow into a temp dir")
 	flag.DurationVar(&b.duration, "duration", 10*time.Second, "load phase of each scenario")
 	flag.DurationVar(&b.drain, "drain", 30*time.Second, "longest wait, after the load, for the webhooks still due")
