@@ -224,7 +224,8 @@ func (b *bench) e2eRate(name string, neighbours int) *result {
 		e.res.add("offered", fmt.Sprintf("%.0f healthy events/s, %d per call every %s", perSec, perCall, interval))
 		if neighbours > 0 {
 			n := float64(neighbours) * perSec / perCall
-			e.res.add("neighbours offered", fmt.Sprintf("%.0f events/s to %s (answers in %s) and %.0f/s to %s (500)", n, pathSlow, slowDelay, n, pathFail))
+			e.res.add("neighbours offered", fmt.Sprintf("%.0f events/s to %s (answers in %s) and %.0f/s to %s (500)",
+				n, pathSlow, slowDelay, n, pathFail))
 			e.res.add("neighbour requests seen: slow / failing", fmt.Sprintf("%d / %d", e.rcv.slow.Load(), e.rcv.fail.Load()))
 		}
 		e.res.add("healthy events accepted", fmt.Sprintf("%d in %.1f s", healthy, e.loadSeconds()))
@@ -300,7 +301,8 @@ func (b *bench) fanout() *result {
 		e.res.add("failed calls", cs.failures())
 		e.drain(accepted)
 		arr, _ := e.rcv.snapshot()
-		e.res.add("deliveries/s at the receiver during load", fmt.Sprintf("%.0f", float64(countBetween(arr, e.loadFrom, e.loadTo))/e.loadSeconds()))
+		inLoad := float64(countBetween(arr, e.loadFrom, e.loadTo))
+		e.res.add("deliveries/s at the receiver during load", fmt.Sprintf("%.0f", inLoad/e.loadSeconds()))
 		return nil
 	})
 }
@@ -335,7 +337,8 @@ func (b *bench) broadcast() *result {
 			return err
 		}
 		setup := time.Since(t0)
-		e.res.add("users created first (attributes, 75 a call)", fmt.Sprintf("%d in %.1f s (%.0f/s)", b.broadcastUsers, setup.Seconds(), float64(b.broadcastUsers)/setup.Seconds()))
+		e.res.add("users created first (attributes, 75 a call)", fmt.Sprintf("%d in %.1f s (%.0f/s)",
+			b.broadcastUsers, setup.Seconds(), float64(b.broadcastUsers)/setup.Seconds()))
 		id, err := e.apiCampaign(pathHealthy)
 		if err != nil {
 			return err
@@ -361,7 +364,8 @@ func (b *bench) broadcast() *result {
 		arr, _ := e.rcv.snapshot()
 		if len(arr) > 0 {
 			last := lastAt(arr)
-			e.res.add("broadcast delivered: deliveries/s from accept to last", fmt.Sprintf("%.0f", float64(len(arr))/time.Duration(last-e.loadTo).Seconds()))
+			rate := float64(len(arr)) / time.Duration(last-e.loadTo).Seconds()
+			e.res.add("broadcast delivered: deliveries/s from accept to last", fmt.Sprintf("%.0f", rate))
 		}
 		return nil
 	})
