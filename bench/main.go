@@ -80,7 +80,7 @@ func run() error {
 	flag.IntVar(&b.neighbours, "neighbour-events", 1, "neighbours: events per 10-event call for each bad endpoint")
 	flag.IntVar(&b.serveConcurrency, "serve-concurrency", 0, "hookflow serve --concurrency (0: its default)")
 	flag.IntVar(&b.serveBatch, "serve-batch-size", 0, "hookflow serve --batch-size (0: its default)")
-	flag.StringVar(&b.profileDir, "profile", "", 
+	flag.StringVar(&b.profileDir, "profile", "",
 		"write CPU, heap and block profiles of Hookflow per scenario into this directory")
 	flag.Parse()
 
