@@ -15,6 +15,12 @@ type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 
 	GetUser(ctx context.Context, ref UserRef) (*User, error)
+	// GetUsers returns the profiles with the given braze ids, aliases
+	// included, keyed by id; an id with no profile is simply absent, and
+	// repeated ids are fine. It reads the users in one query and their
+	// aliases in at most one (per chunk of many ids), so the sender can
+	// render a whole batch without a read per delivery.
+	GetUsers(ctx context.Context, ids []string) (map[string]*User, error)
 	// ListEvents returns a user's events, newest first.
 	ListEvents(ctx context.Context, userID string, limit int) ([]*Event, error)
 

@@ -84,6 +84,51 @@ func scanUser(r pgx.Row) (*hookflow.User, error) {
 	return &u, nil
 }
 
+// GetUsers reads the profiles with the given braze ids, with their aliases,
+// in two queries whatever the number of ids: the ids travel as one array
+// parameter. Unknown ids are absent from the map.
+func (s *Store) GetUsers(ctx context.Context, ids []string) (map[string]*hookflow.User, error) {
+	users := make(map[string]*hookflow.User, len(ids))
+	if len(ids) == 0 {
+		return users, nil
+	}
+	rows, err := s.pool.Query(ctx,
+		`SELECT `+userColumns+` FROM users u WHERE u.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("reading users: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*hookflow.User, error) {
+		return scanUser(r)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading users: %w", err)
+	}
+	if len(list) == 0 {
+		return users, nil
+	}
+	for _, u := range list {
+		users[u.ID] = u
+	}
+
+	rows, err = s.pool.Query(ctx, `SELECT user_id, name, label FROM user_aliases
+		WHERE user_id = ANY($1) ORDER BY user_id, label`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("reading aliases: %w", err)
+	}
+	var id string
+	var a hookflow.Alias
+	_, err = pgx.ForEachRow(rows, []any{&id, &a.Name, &a.Label}, func() error {
+		if u := users[id]; u != nil {
+			u.Aliases = append(u.Aliases, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading aliases: %w", err)
+	}
+	return users, nil
+}
+
 func userAliases(ctx context.Context, q querier, userID string) ([]hookflow.Alias, error) {
 	rows, err := q.Query(ctx,
 		`SELECT name, label FROM user_aliases WHERE user_id = $1 ORDER BY label`, userID)

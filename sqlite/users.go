@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -82,6 +83,74 @@ func scanUser(r scanner) (*hookflow.User, error) {
 	}
 	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &u, nil
+}
+
+// getUsersChunk is how many ids one GetUsers statement binds: it keeps each
+// statement well under SQLite's limit on bound parameters.
+const getUsersChunk = 500
+
+// GetUsers reads the profiles with the given braze ids, with their aliases,
+// in two queries per getUsersChunk distinct ids. Unknown ids are absent from
+// the map.
+func (s *Store) GetUsers(ctx context.Context, ids []string) (map[string]*hookflow.User, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	users := make(map[string]*hookflow.User, len(ids))
+	for chunk := range slices.Chunk(ids, getUsersChunk) {
+		if err := readUsers(ctx, s.read, chunk, users); err != nil {
+			return nil, err
+		}
+	}
+	return users, nil
+}
+
+// readUsers adds to into the profiles with the given ids (at least one),
+// reading the users in one query and their aliases in another.
+func readUsers(ctx context.Context, q querier, ids []string, into map[string]*hookflow.User) error {
+	marks := "?" + strings.Repeat(", ?", len(ids)-1)
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := q.QueryContext(ctx,
+		`SELECT `+userColumns+` FROM users u WHERE u.id IN (`+marks+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("reading users: %w", err)
+	}
+	found := 0
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("reading users: %w", err)
+		}
+		into[u.ID] = u
+		found++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading users: %w", err)
+	}
+	if found == 0 {
+		return nil
+	}
+
+	rows, err = q.QueryContext(ctx, `SELECT user_id, name, label FROM user_aliases
+		WHERE user_id IN (`+marks+`) ORDER BY user_id, label`, args...)
+	if err != nil {
+		return fmt.Errorf("reading aliases: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var a hookflow.Alias
+		if err := rows.Scan(&id, &a.Name, &a.Label); err != nil {
+			return fmt.Errorf("reading aliases: %w", err)
+		}
+		if u := into[id]; u != nil {
+			u.Aliases = append(u.Aliases, a)
+		}
+	}
+	return rows.Err()
 }
 
 func userAliases(ctx context.Context, q querier, userID string) ([]hookflow.Alias, error) {

@@ -27,6 +27,8 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		fn   func(*testing.T, hookflow.Store)
 	}{
 		{"FindUserByEachRef", testFindUserByEachRef},
+		{"GetUsers", testGetUsers},
+		{"GetUsersMany", testGetUsersMany},
 		{"UserConflicts", testUserConflicts},
 		{"UpdateUser", testUpdateUser},
 		{"UpdateRollsBackOnError", testUpdateRollsBack},
