@@ -82,8 +82,14 @@ type proc struct {
 // Its log is printed if the test fails; the process is killed at cleanup.
 func startServe(t *testing.T, dir string) *proc {
 	t.Helper()
+	return startServeArgs(t, append([]string{"--data-dir", dir}, serveFlags...)...)
+}
+
+// startServeArgs is startServe with the serve flags given in full.
+func startServeArgs(t *testing.T, args ...string) *proc {
+	t.Helper()
 	lw := &logWatch{listening: make(chan string, 1)}
-	cmd := exec.Command(binary, append([]string{"serve", "--data-dir", dir}, serveFlags...)...)
+	cmd := exec.Command(binary, append([]string{"serve"}, args...)...)
 	cmd.Stderr = lw
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting hookflow serve: %v", err)
@@ -195,7 +201,14 @@ func (w *logWatch) String() string {
 // is the last line it prints.
 func createKey(t *testing.T, dir string) string {
 	t.Helper()
-	out, err := exec.Command(binary, "keys", "create", "--data-dir", dir, "--name", "t").Output()
+	return createKeyArgs(t, "--data-dir", dir)
+}
+
+// createKeyArgs is createKey on the store that storeArgs name.
+func createKeyArgs(t *testing.T, storeArgs ...string) string {
+	t.Helper()
+	args := append([]string{"keys", "create", "--name", "t"}, storeArgs...)
+	out, err := exec.Command(binary, args...).Output()
 	if err != nil {
 		t.Fatalf("hookflow keys create: %v\n%s", err, out)
 	}
