@@ -72,15 +72,28 @@ func (s *Sender) settle(ctx context.Context, p *preparation) {
 func (s *Sender) renderAll(ctx context.Context, lookup *batchLookup, p *preparation, batch []*hookflow.Delivery) []*hookflow.Delivery {
 	var (
 		ready   []*hookflow.Delivery
+		todo    []*hookflow.Delivery
 		results []hookflow.RenderResult
 		fresh   []*hookflow.Delivery
 	)
 	for _, d := range batch {
 		if d.Request != nil {
 			ready = append(ready, d)
-			continue
+		} else {
+			todo = append(todo, d)
 		}
-		r, err := s.render(ctx, lookup, d)
+	}
+	users, err := s.usersOf(ctx, todo)
+	if err != nil {
+		// The users could not be read, which may pass: every delivery that
+		// needed one goes back to the queue rather than failing.
+		for _, d := range todo {
+			p.retry(s, d, err)
+		}
+		return ready
+	}
+	for _, d := range todo {
+		r, err := s.render(ctx, lookup, d, users)
 		if transient(err) {
 			p.retry(s, d, err)
 			continue
@@ -114,10 +127,28 @@ func (s *Sender) renderAll(ctx context.Context, lookup *batchLookup, p *preparat
 	return append(ready, fresh...)
 }
 
-// render renders one delivery into a RenderResult; it never fails the
-// batch, only the delivery. A transient error (the store could not be
-// read) is returned instead, and the delivery is tried again later.
-func (s *Sender) render(ctx context.Context, lookup *batchLookup, d *hookflow.Delivery) (hookflow.RenderResult, error) {
+// usersOf reads the users of the deliveries in one store call, rather than
+// one read per delivery. A user missing from the map no longer exists.
+func (s *Sender) usersOf(ctx context.Context, ds []*hookflow.Delivery) (map[string]*hookflow.User, error) {
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.UserID
+	}
+	users, err := s.store.GetUsers(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("reading %d users: %w", len(ids), err)
+	}
+	return users, nil
+}
+
+// render renders one delivery into a RenderResult, taking its user from
+// users; it never fails the batch, only the delivery. A transient error
+// (the store could not be read) is returned instead, and the delivery is
+// tried again later.
+func (s *Sender) render(ctx context.Context, lookup *batchLookup, d *hookflow.Delivery, users map[string]*hookflow.User) (hookflow.RenderResult, error) {
 	res := hookflow.RenderResult{DeliveryID: d.ID}
 	tmpl, meta, err := lookup.template(ctx, d)
 	if transient(err) && !errors.As(err, new(*hookflow.ValidationError)) {
@@ -127,11 +158,8 @@ func (s *Sender) render(ctx context.Context, lookup *batchLookup, d *hookflow.De
 		res.Error = err.Error()
 		return res, nil
 	}
-	u, err := s.store.GetUser(ctx, hookflow.UserRef{BrazeID: d.UserID})
-	if transient(err) {
-		return res, err
-	}
-	if err != nil {
+	u := users[d.UserID]
+	if u == nil {
 		res.Error = fmt.Sprintf("user %s no longer exists", d.UserID)
 		return res, nil
 	}

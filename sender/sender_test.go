@@ -17,7 +17,7 @@ import (
 	"github.com/hookflow/hookflow/sqlite"
 )
 
-// flakyStore is a real SQLite store whose GetUser fails the first n calls
+// flakyStore is a real SQLite store whose GetUsers fails the first n calls
 // with an I/O-like error. A fake is needed here because a real database
 // cannot be made to fail one read on demand.
 type flakyStore struct {
@@ -27,11 +27,11 @@ type flakyStore struct {
 
 var errDiskHiccup = errors.New("disk I/O error")
 
-func (f *flakyStore) GetUser(ctx context.Context, ref hookflow.UserRef) (*hookflow.User, error) {
+func (f *flakyStore) GetUsers(ctx context.Context, ids []string) (map[string]*hookflow.User, error) {
 	if f.failures.Add(-1) >= 0 {
 		return nil, errDiskHiccup
 	}
-	return f.Store.GetUser(ctx, ref)
+	return f.Store.GetUsers(ctx, ids)
 }
 
 // A store that cannot be read for a moment must not fail a delivery whose
@@ -88,6 +88,9 @@ func TestStoreHiccupDoesNotFailDelivery(t *testing.T) {
 	if string(got.Body) != "hi u1" || got.Header.Get("Webhook-Id") != d.ID {
 		t.Errorf("request = %q, id %q", got.Body, got.Header.Get("Webhook-Id"))
 	}
+	if left := store.failures.Load(); left >= 0 {
+		t.Errorf("GetUsers failures left = %d; the hiccups were never hit", left+1)
+	}
 	for {
 		stored, attempts, err := store.GetDelivery(ctx, d.ID)
 		if err == nil && stored.State == hookflow.StateDelivered {
@@ -103,5 +106,79 @@ func TestStoreHiccupDoesNotFailDelivery(t *testing.T) {
 			t.Fatalf("delivery not delivered: %+v", stored)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A delivery whose user was deleted fails, saying so, while the other
+// deliveries (claimed with it, so their users are read together) are sent.
+func TestDeliveryOfMissingUserFails(t *testing.T) {
+	rcv, err := receiver.Start(receiver.Always(200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rcv.Close()
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+
+	ctx := context.Background()
+	now := time.Now().UTC()
+	u := &hookflow.User{ID: hookflow.NewUserID(), ExternalID: "u1", Attributes: map[string]any{}}
+	ghost := hookflow.NewUserID()
+	w := hookflow.Webhook{Method: "POST", URL: rcv.URL() + "/x", BodyType: hookflow.BodyRaw, BodyRaw: "hi {{${user_id}}}"}
+	var ds []*hookflow.Delivery
+	for _, userID := range []string{u.ID, ghost, u.ID} {
+		ds = append(ds, &hookflow.Delivery{ID: hookflow.NewDeliveryID(), Origin: hookflow.OriginAPIMessage,
+			DispatchID: "dsp_1", UserID: userID, State: hookflow.StatePending, DueAt: now, CreatedAt: now})
+	}
+	err = store.Update(ctx, func(tx hookflow.Tx) error {
+		if err := tx.InsertUser(u); err != nil {
+			return err
+		}
+		if err := tx.SaveAPIMessage("dsp_1", w, now); err != nil {
+			return err
+		}
+		return tx.Enqueue(ds)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	client := deliver.NewClient(deliver.Options{Timeout: 5 * time.Second})
+	defer client.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	snd := sender.New(store, client, deliver.DefaultPolicy(), hookflow.SystemClock{}, log,
+		sender.Options{PollInterval: 20 * time.Millisecond})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { snd.Run(runCtx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	wait, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	want := map[string]string{ds[0].ID: hookflow.StateDelivered, ds[1].ID: hookflow.StateFailed,
+		ds[2].ID: hookflow.StateDelivered}
+	for id, state := range want {
+		for {
+			stored, _, err := store.GetDelivery(ctx, id)
+			if err == nil && hookflow.Final(stored.State) {
+				if stored.State != state {
+					t.Errorf("delivery %s ended %s (%q), want %s", id, stored.State, stored.LastError, state)
+				}
+				if id == ds[1].ID && stored.LastError != "user "+ghost+" no longer exists" {
+					t.Errorf("last error = %q, want the user no longer exists", stored.LastError)
+				}
+				break
+			}
+			if wait.Err() != nil {
+				t.Fatalf("delivery %s did not end: %+v", id, stored)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if got := len(rcv.Requests()); got != 2 {
+		t.Errorf("requests = %d, want 2", got)
 	}
 }
