@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -86,8 +87,9 @@ func scanUser(r scanner) (*hookflow.User, error) {
 }
 
 // getUsersChunk is how many ids one GetUsers statement binds: it keeps each
-// statement well under SQLite's limit on bound parameters.
-const getUsersChunk = 500
+// statement well under SQLite's limit on bound parameters. A power of two,
+// see readUsers.
+const getUsersChunk = 512
 
 // GetUsers reads the profiles with the given braze ids, with their aliases,
 // in two queries per getUsersChunk distinct ids. Unknown ids are absent from
@@ -106,11 +108,14 @@ func (s *Store) GetUsers(ctx context.Context, ids []string) (map[string]*hookflo
 // readUsers adds to into the profiles with the given ids (at least one),
 // reading the users in one query and their aliases in another.
 func readUsers(ctx context.Context, q querier, ids []string, into map[string]*hookflow.User) error {
-	marks := "?" + strings.Repeat(", ?", len(ids)-1)
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+	// The list is padded to a power of two by repeating the last id, so the
+	// texts are a handful of shapes that the statement cache can keep
+	// rather than one per batch size.
+	args := make([]any, 1<<bits.Len(uint(len(ids)-1)))
+	for i := range args {
+		args[i] = ids[min(i, len(ids)-1)]
 	}
+	marks := "?" + strings.Repeat(", ?", len(args)-1)
 	rows, err := q.QueryContext(ctx,
 		`SELECT `+userColumns+` FROM users u WHERE u.id IN (`+marks+`)`, args...)
 	if err != nil {
