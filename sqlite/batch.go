@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 )
 
@@ -13,36 +12,22 @@ import (
 const batchRows = 32
 
 // execRows runs, in t, the statement build returns for n rows over rows,
-// batchRows at a time, reusing one prepared statement for the full chunks.
-// It returns the rows affected in total.
-func execRows(ctx context.Context, t *sql.Tx, build func(n int) string, rows [][]any) (int64, error) {
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-
+// batchRows at a time. t keeps a statement per text, so the full chunks share
+// one and a batch prepares at most two. It returns the rows affected in total.
+func execRows(ctx context.Context, t *writeTx, build func(n int) string, rows [][]any) (int64, error) {
 	var affected int64
+	query, built := "", 0
 	for len(rows) > 0 {
 		n := min(len(rows), batchRows)
 		var args []any
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
-
-		var res sql.Result
-		var err error
-		if n < batchRows {
-			res, err = t.ExecContext(ctx, build(n), args...)
-		} else {
-			if full == nil {
-				if full, err = t.PrepareContext(ctx, build(n)); err != nil {
-					return affected, err
-				}
-			}
-			res, err = full.ExecContext(ctx, args...)
+		if n != built {
+			query, built = build(n), n
 		}
+
+		res, err := t.ExecContext(ctx, query, args...)
 		if err != nil {
 			return affected, err
 		}

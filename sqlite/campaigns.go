@@ -31,7 +31,7 @@ func (s *Store) CreateCampaign(ctx context.Context, c *hookflow.Campaign) error 
 	}
 	event, purchase, product := triggerColumns(c)
 
-	return s.inWrite(ctx, func(t *sql.Tx) error {
+	return s.inWrite(ctx, func(t *writeTx) error {
 		_, err := t.ExecContext(ctx, `INSERT INTO campaigns (id, name, state,
 			delivery_type, trigger_event, trigger_purchase, trigger_product, body,
 			version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -59,7 +59,7 @@ func (s *Store) UpdateCampaign(ctx context.Context, c *hookflow.Campaign) error 
 	event, purchase, product := triggerColumns(c)
 
 	var updated int64
-	err = s.inWrite(ctx, func(t *sql.Tx) error {
+	err = s.inWrite(ctx, func(t *writeTx) error {
 		err := t.QueryRowContext(ctx, `UPDATE campaigns SET name = ?, state = ?,
 			delivery_type = ?, trigger_event = ?, trigger_purchase = ?,
 			trigger_product = ?, body = ?, version = ?,
@@ -84,7 +84,7 @@ func (s *Store) UpdateCampaign(ctx context.Context, c *hookflow.Campaign) error 
 }
 
 // versionMiss tells an unknown campaign from one whose version moved on.
-func versionMiss(ctx context.Context, t *sql.Tx, id string) error {
+func versionMiss(ctx context.Context, t *writeTx, id string) error {
 	var one int
 	err := t.QueryRowContext(ctx, `SELECT 1 FROM campaigns WHERE id = ?`, id).Scan(&one)
 	if err != nil {
@@ -106,7 +106,7 @@ func triggerColumns(c *hookflow.Campaign) (event any, purchase bool, product str
 }
 
 // writeExceptions replaces the campaign's rows in campaign_exceptions.
-func writeExceptions(ctx context.Context, t *sql.Tx, c *hookflow.Campaign) error {
+func writeExceptions(ctx context.Context, t *writeTx, c *hookflow.Campaign) error {
 	_, err := t.ExecContext(ctx, `DELETE FROM campaign_exceptions WHERE campaign_id = ?`, c.ID)
 	if err != nil {
 		return fmt.Errorf("clearing exception events of campaign %s: %w", c.ID, err)

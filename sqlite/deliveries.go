@@ -191,7 +191,7 @@ func (s *Store) SaveRendered(ctx context.Context, at time.Time, results []hookfl
 		return nil
 	}
 
-	return s.inWrite(ctx, func(t *sql.Tx) error {
+	return s.inWrite(ctx, func(t *writeTx) error {
 		n, err := execRows(ctx, t, saveRenderedSQL, rows)
 		if err != nil {
 			return fmt.Errorf("saving rendered deliveries: %w", mapErr(err))
@@ -264,7 +264,7 @@ func (s *Store) Complete(ctx context.Context, at time.Time, cs []hookflow.Comple
 		return nil
 	}
 
-	return s.inWrite(ctx, func(t *sql.Tx) error {
+	return s.inWrite(ctx, func(t *writeTx) error {
 		_, err := execRows(ctx, t, func(n int) string {
 			return `INSERT INTO attempts (delivery_id, number, started_at, duration_us,
 				status, response_headers, response_body, truncated, error, error_kind)

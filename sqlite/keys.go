@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -82,7 +81,7 @@ func scanKey(r scanner) (*hookflow.APIKey, error) {
 // RevokeKey marks the key revoked at at; ErrNotFound for an unknown ID.
 // Revoking a revoked key keeps its first revocation time.
 func (s *Store) RevokeKey(ctx context.Context, id string, at time.Time) error {
-	return s.inWrite(ctx, func(t *sql.Tx) error {
+	return s.inWrite(ctx, func(t *writeTx) error {
 		var revoked int64
 		err := t.QueryRowContext(ctx, `SELECT revoked_at FROM api_keys WHERE id = ?`, id).
 			Scan(&revoked)

@@ -20,7 +20,7 @@ func (s *Store) Defer(ctx context.Context, at time.Time, ds []hookflow.Deferral)
 	for i, d := range ds {
 		rows[i] = []any{d.DeliveryID, micros(d.DueAt), micros(at)}
 	}
-	return s.inWrite(ctx, func(t *sql.Tx) error {
+	return s.inWrite(ctx, func(t *writeTx) error {
 		_, err := execRows(ctx, t, func(n int) string {
 			return `UPDATE deliveries SET state = 'pending', due_at = v.column2,
 				lease_until = 0, updated_at = v.column3

@@ -28,7 +28,7 @@ import (
 func (s *Store) Replay(ctx context.Context, f hookflow.ReplayFilter, now time.Time,
 	dryRun bool, spacing time.Duration) (int, error) {
 	var n int
-	err := s.inWrite(ctx, func(t *sql.Tx) error {
+	err := s.inWrite(ctx, func(t *writeTx) error {
 		ids, err := replayable(ctx, t, f)
 		if err != nil {
 			return err
@@ -52,7 +52,7 @@ func (s *Store) Replay(ctx context.Context, f hookflow.ReplayFilter, now time.Ti
 // Every condition but the host's is SQL; the host is parsed from the stored
 // URL in Go, because SQLite has no URL parser and a LIKE on the text would
 // match "example.com" inside "notexample.com".
-func replayable(ctx context.Context, t *sql.Tx, f hookflow.ReplayFilter) ([]string, error) {
+func replayable(ctx context.Context, t *writeTx, f hookflow.ReplayFilter) ([]string, error) {
 	where, args := replayWhere(f)
 	rows, err := t.QueryContext(ctx, `SELECT id, request_url FROM deliveries
 		WHERE `+strings.Join(where, ` AND `)+` ORDER BY id`, args...)
@@ -112,7 +112,7 @@ func replayWhere(f hookflow.ReplayFilter) ([]string, []any) {
 }
 
 // whyNotReplayable explains why the named delivery matched nothing.
-func whyNotReplayable(ctx context.Context, t *sql.Tx, id string) error {
+func whyNotReplayable(ctx context.Context, t *writeTx, id string) error {
 	var state string
 	err := t.QueryRowContext(ctx, `SELECT state FROM deliveries WHERE id = ?`, id).Scan(&state)
 	if err != nil {
@@ -129,7 +129,7 @@ func whyNotReplayable(ctx context.Context, t *sql.Tx, id string) error {
 // requeue makes the deliveries pending again, the i-th due at now +
 // i*spacing. The state condition is repeated so the update is right even
 // if the caller's selection were stale.
-func requeue(ctx context.Context, t *sql.Tx, ids []string, now time.Time, spacing time.Duration) error {
+func requeue(ctx context.Context, t *writeTx, ids []string, now time.Time, spacing time.Duration) error {
 	rows := make([][]any, len(ids))
 	for i, id := range ids {
 		rows[i] = []any{id, micros(now.Add(time.Duration(i) * spacing)), micros(now)}

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -38,7 +37,7 @@ func (s *Store) UpdateSchedule(ctx context.Context, sc *hookflow.Schedule) error
 	if sc.UpdatedAt.IsZero() {
 		sc.UpdatedAt = now()
 	}
-	return s.inWrite(ctx, func(t *sql.Tx) error {
+	return s.inWrite(ctx, func(t *writeTx) error {
 		if err := scheduledOnly(ctx, t, sc.ID); err != nil {
 			return fmt.Errorf("updating schedule %s: %w", sc.ID, err)
 		}
@@ -55,7 +54,7 @@ func (s *Store) UpdateSchedule(ctx context.Context, sc *hookflow.Schedule) error
 // CancelSchedule cancels a scheduled schedule; a cancelled one stays as it
 // is.
 func (s *Store) CancelSchedule(ctx context.Context, id string, at time.Time) error {
-	return s.inWrite(ctx, func(t *sql.Tx) error {
+	return s.inWrite(ctx, func(t *writeTx) error {
 		state, err := scheduleState(ctx, t, id)
 		if err != nil {
 			return fmt.Errorf("cancelling schedule %s: %w", id, err)
@@ -122,7 +121,9 @@ func (s *Store) ListSchedules(ctx context.Context, f hookflow.ScheduleFilter) ([
 	}
 	q += ` ORDER BY due_at, id`
 	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+		// A parameter, not the number in the text, so that every limit
+		// shares one kept statement.
+		q, args = q+" LIMIT ?", append(args, f.Limit)
 	}
 	return querySchedules(ctx, s.read, q, args...)
 }

@@ -50,8 +50,8 @@ const busyTimeout = 10 * time.Second
 
 // Store is a hookflow.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
-	write  *sql.DB
-	read   *sql.DB
+	write  *pool
+	read   *pool
 	logger *slog.Logger
 }
 
@@ -71,7 +71,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{write: write, logger: logger}
+	s := &Store{write: newPool(write), logger: logger}
 
 	// Migrate before opening the readers so the file is in WAL mode and
 	// has its schema by the time any reader connects.
@@ -79,10 +79,12 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		write.Close()
 		return nil, err
 	}
-	if s.read, err = openPool(path, false); err != nil {
+	read, err := openPool(path, false)
+	if err != nil {
 		write.Close()
 		return nil, err
 	}
+	s.read = newPool(read)
 	return s, nil
 }
 
@@ -132,7 +134,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading migrations: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.write, fsys)
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.write.DB, fsys)
 	if err != nil {
 		return fmt.Errorf("preparing migrations: %w", err)
 	}
@@ -147,7 +149,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close closes both pools and the statements they keep.
 func (s *Store) Close() error {
 	var errs []error
 	if s.read != nil {
@@ -160,17 +162,23 @@ func (s *Store) Close() error {
 // Update runs fn in one IMMEDIATE write transaction, committed if fn returns
 // nil and rolled back otherwise.
 func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
-	return s.inWrite(ctx, func(t *sql.Tx) error {
+	return s.inWrite(ctx, func(t *writeTx) error {
 		return fn(&tx{ctx: ctx, q: t})
 	})
 }
 
-// inWrite runs fn in a write transaction.
-func (s *Store) inWrite(ctx context.Context, fn func(*sql.Tx) error) error {
-	t, err := s.write.BeginTx(ctx, nil)
+// inWrite runs fn in a write transaction. Once the transaction has ended it
+// keeps statements for the SQL texts the transaction ran that the write pool
+// did not keep yet; it cannot before, as the transaction holds the pool's
+// only connection.
+func (s *Store) inWrite(ctx context.Context, fn func(*writeTx) error) error {
+	begun, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning write: %w", mapErr(err))
 	}
+	t := newWriteTx(begun, s.write)
+	defer func() { s.write.prepare(ctx, t.missed) }()
+
 	if err := fn(t); err != nil {
 		if rerr := t.Rollback(); rerr != nil {
 			s.logger.Warn("rollback failed", "err", rerr)

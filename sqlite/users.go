@@ -19,7 +19,7 @@ import (
 // tx is the hookflow.Tx of one Update call.
 type tx struct {
 	ctx context.Context
-	q   *sql.Tx
+	q   *writeTx
 }
 
 var _ hookflow.Tx = (*tx)(nil)
