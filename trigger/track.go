@@ -31,6 +31,7 @@ func (e *errItem) Error() string { return e.msg }
 // problems are returned in Result.Errors; any other error means the
 // transaction must roll back.
 func (e *Enqueuer) Track(tx hookflow.Tx, b *intake.Batch) (*Result, error) {
+	tx = memo(tx)
 	r := &Result{}
 	for _, a := range b.Attributes {
 		err := e.applyAttributes(tx, a)

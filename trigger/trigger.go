@@ -116,6 +116,10 @@ func (e *Enqueuer) eligible(tx hookflow.Tx, c *hookflow.Campaign, u *hookflow.Us
 		return false, nil
 	}
 
+	if c.Reeligibility != nil && *c.Reeligibility == 0 {
+		// Eligible every time: the last send cannot matter.
+		return true, nil
+	}
 	last, sent, err := tx.LastSendAt(c.ID, u.ID)
 	if err != nil {
 		return false, fmt.Errorf("reading last send: %w", err)

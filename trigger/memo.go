@@ -1,0 +1,103 @@
+package trigger
+
+import (
+	"github.com/hookflow/hookflow"
+)
+
+// memoTx remembers, for the length of one request, what the request reads
+// again and again: the campaigns an event name triggers or excepts, and the
+// users it names. A batch of 75 events of one name then costs two campaign
+// queries, not 150. Campaigns cannot change under a write transaction, and
+// the users it caches are the ones it writes, so the memory stays true.
+type memoTx struct {
+	hookflow.Tx
+	triggered  map[string][]*hookflow.Campaign
+	exceptions map[string][]*hookflow.Campaign
+	users      map[string]*hookflow.User // by UserRef.String()
+}
+
+func memo(tx hookflow.Tx) *memoTx {
+	if m, ok := tx.(*memoTx); ok {
+		return m
+	}
+	return &memoTx{
+		Tx:         tx,
+		triggered:  map[string][]*hookflow.Campaign{},
+		exceptions: map[string][]*hookflow.Campaign{},
+		users:      map[string]*hookflow.User{},
+	}
+}
+
+func (m *memoTx) TriggeredCampaigns(ev *hookflow.Event) ([]*hookflow.Campaign, error) {
+	key := "event:" + ev.Name
+	if ev.Purchase != nil {
+		key = "purchase:" + ev.Name
+	}
+	if cs, ok := m.triggered[key]; ok {
+		return cs, nil
+	}
+	cs, err := m.Tx.TriggeredCampaigns(ev)
+	if err == nil {
+		m.triggered[key] = cs
+	}
+	return cs, err
+}
+
+func (m *memoTx) ExceptionCampaigns(name string) ([]*hookflow.Campaign, error) {
+	if cs, ok := m.exceptions[name]; ok {
+		return cs, nil
+	}
+	cs, err := m.Tx.ExceptionCampaigns(name)
+	if err == nil {
+		m.exceptions[name] = cs
+	}
+	return cs, err
+}
+
+// FindUser answers from memory for a reference already resolved in this
+// request. Only external ids and braze ids are remembered: an alias or an
+// email can come to name another user within the request.
+func (m *memoTx) FindUser(ref hookflow.UserRef) (*hookflow.User, error) {
+	key := memoKey(ref)
+	if u, ok := m.users[key]; ok && key != "" {
+		return u, nil
+	}
+	u, err := m.Tx.FindUser(ref)
+	if err == nil {
+		m.remember(u)
+	}
+	return u, err
+}
+
+func (m *memoTx) InsertUser(u *hookflow.User) error {
+	if err := m.Tx.InsertUser(u); err != nil {
+		return err
+	}
+	m.remember(u)
+	return nil
+}
+
+func (m *memoTx) UpdateUser(u *hookflow.User) error {
+	if err := m.Tx.UpdateUser(u); err != nil {
+		return err
+	}
+	m.remember(u)
+	return nil
+}
+
+func (m *memoTx) remember(u *hookflow.User) {
+	m.users[memoKey(hookflow.UserRef{BrazeID: u.ID})] = u
+	if u.ExternalID != "" {
+		m.users[memoKey(hookflow.UserRef{ExternalID: u.ExternalID})] = u
+	}
+}
+
+func memoKey(ref hookflow.UserRef) string {
+	switch {
+	case ref.ExternalID != "":
+		return "external:" + ref.ExternalID
+	case ref.BrazeID != "":
+		return "braze:" + ref.BrazeID
+	}
+	return ""
+}
