@@ -111,9 +111,9 @@ func (s *Server) runOneSchedule(ctx context.Context) (bool, error) {
 			"campaign_id", sc.CampaignID, "err", failure)
 		return true, nil
 	}
-	s.enqueued(res.Deliveries)
+	s.enqueued(res.Origin, res.Enqueued)
 	s.log.Info("schedule sent", "schedule_id", sc.ID, "dispatch_id", sc.DispatchID,
-		"count", len(res.Deliveries), "skipped", res.Skipped, "refused", len(res.Errors))
+		"count", res.Enqueued, "skipped", res.Skipped, "refused", len(res.Errors))
 	return true, nil
 }
 

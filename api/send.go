@@ -59,7 +59,7 @@ func (s *Server) triggerSend(r *http.Request) (int, any, error) {
 	}
 
 	var res *trigger.SendResult
-	err = s.store.Update(r.Context(), func(tx hookflow.Tx) error {
+	err = s.update(r.Context(), func(tx hookflow.Tx) error {
 		res, err = s.sendCampaign(tx, req.CampaignID, send)
 		return err
 	})
@@ -104,8 +104,8 @@ func (s *Server) sendCampaign(tx hookflow.Tx, id string, send trigger.Send) (*tr
 }
 
 func (s *Server) sent(send trigger.Send, res *trigger.SendResult) (int, any, error) {
-	s.enqueued(res.Deliveries)
-	s.log.Info("api send enqueued", "dispatch_id", send.DispatchID, "count", len(res.Deliveries), "skipped", res.Skipped)
+	s.enqueued(res.Origin, res.Enqueued)
+	s.log.Info("api send enqueued", "dispatch_id", send.DispatchID, "count", res.Enqueued, "skipped", res.Skipped)
 	return http.StatusCreated, sendResponse{DispatchID: send.DispatchID, Message: "success", Errors: res.Errors}, nil
 }
 
@@ -272,7 +272,7 @@ func (s *Server) messagesSend(r *http.Request) (int, any, error) {
 	}
 
 	var res *trigger.SendResult
-	err = s.store.Update(r.Context(), func(tx hookflow.Tx) error {
+	err = s.update(r.Context(), func(tx hookflow.Tx) error {
 		res, err = s.enqueue.MessageSend(tx, w, send)
 		return err
 	})

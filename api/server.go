@@ -147,15 +147,15 @@ func (s *Server) authorized(scope string, h func(*http.Request) (int, any, error
 }
 
 // enqueued wakes the senders and counts deliveries enqueued.
-func (s *Server) enqueued(ds []*hookflow.Delivery) {
-	if len(ds) == 0 {
+func (s *Server) enqueued(origin string, n int) {
+	if n == 0 {
 		return
 	}
 	if s.Waker != nil {
 		s.Waker.Wake()
 	}
 	if s.Observer != nil {
-		s.Observer.Enqueued(ds[0].Origin, len(ds))
+		s.Observer.Enqueued(origin, n)
 	}
 }
 

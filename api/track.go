@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 
 	"github.com/hookflow/hookflow"
@@ -22,14 +24,14 @@ func (s *Server) track(r *http.Request) (int, any, error) {
 	}
 
 	var res *trigger.Result
-	err = s.store.Update(r.Context(), func(tx hookflow.Tx) error {
+	err = s.update(r.Context(), func(tx hookflow.Tx) error {
 		res, err = s.enqueue.Track(tx, batch)
 		return err
 	})
 	if err != nil {
 		return 0, nil, err
 	}
-	s.enqueued(res.Deliveries)
+	s.enqueued(hookflow.OriginCampaign, len(res.Deliveries))
 
 	out := batch.Response(res.Errors)
 	s.countIntake(res, len(out.Errors))
@@ -50,4 +52,21 @@ func (s *Server) countIntake(res *trigger.Result, refused int) {
 	s.Observer.Intake("events", res.Events)
 	s.Observer.Intake("purchases", res.Purchases)
 	s.Observer.Intake("errors", refused)
+}
+
+// updateTries bounds how often a write that lost a race is run again.
+const updateTries = 3
+
+// update runs fn in a write transaction, again when it lost a race with
+// another writer: two requests creating the same new user at once on
+// PostgreSQL conflict on its external id, and the loser, run again, finds
+// the user the winner created. SQLite serialises writers and never races.
+func (s *Server) update(ctx context.Context, fn func(hookflow.Tx) error) error {
+	var err error
+	for range updateTries {
+		if err = s.store.Update(ctx, fn); !errors.Is(err, hookflow.ErrConflict) {
+			return err
+		}
+	}
+	return err
 }

@@ -36,7 +36,10 @@ type Recipient struct {
 
 // SendResult is what an API send enqueued and whom it skipped.
 type SendResult struct {
-	Deliveries []*hookflow.Delivery
+	// Enqueued counts the deliveries enqueued, all of Origin. They are
+	// counted, not kept: a broadcast may enqueue millions.
+	Enqueued int
+	Origin   string
 	// Skipped counts recipients not found, not in the audience or not
 	// re-eligible.
 	Skipped int
@@ -71,6 +74,7 @@ func (e *Enqueuer) MessageSend(tx hookflow.Tx, w hookflow.Webhook, s Send) (*Sen
 type accept func(d *hookflow.Delivery, u *hookflow.User) (bool, error)
 
 func (e *Enqueuer) send(tx hookflow.Tx, s Send, ok accept) (*SendResult, error) {
+	tx = memo(tx)
 	res := &SendResult{}
 	seen := map[string]bool{}
 	var batch []*hookflow.Delivery
@@ -142,7 +146,8 @@ func (e *Enqueuer) flush(tx hookflow.Tx, res *SendResult, batch *[]*hookflow.Del
 	if err := tx.Enqueue(*batch); err != nil {
 		return fmt.Errorf("enqueueing deliveries: %w", err)
 	}
-	res.Deliveries = append(res.Deliveries, *batch...)
+	res.Enqueued += len(*batch)
+	res.Origin = (*batch)[0].Origin
 	*batch = (*batch)[:0:0]
 	return nil
 }
