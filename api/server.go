@@ -1,11 +1,15 @@
 // Package api serves Hookflow's HTTP API: Braze-compatible endpoints
-// (/users/track, /campaigns/trigger/send, /messages/send) and Hookflow's own
-// management API under /v1 (campaigns, the activity log, users).
+// (/users/track, /campaigns/trigger/send, /messages/send and their
+// scheduled forms) and Hookflow's own management API under /v1 (campaigns
+// with signing, test sends and previews; the activity log and replay;
+// users). It also runs the scheduled sends (RunSchedules), which one node of
+// a cluster runs at a time.
 //
-// Every request but /healthz carries an API key as "Authorization: Bearer
-// <key>"; each route needs one scope (Braze's permission names for Braze's
-// endpoints). Errors are JSON in Braze's shape: {"message": ..., "errors":
-// [...]}, with the status saying whose fault it was.
+// Every request but /healthz, /readyz and /metrics carries an API key as
+// "Authorization: Bearer <key>"; each route needs one scope (Braze's
+// permission names for Braze's endpoints). Errors are JSON in Braze's
+// shape: {"message": ..., "errors": [...]}, with the status saying whose
+// fault it was.
 package api
 
 import (
