@@ -59,8 +59,12 @@ func needBinary(t *testing.T) {
 // serveFlags are the serve settings the subprocess tests share. The lease
 // exceeds the request timeout (serve refuses otherwise) and is short, so a
 // delivery a killed process held is claimable again soon after a restart.
+// Every test delivery goes to one loopback receiver, so the per-host limit
+// is raised to hold dozens of requests in flight at the kill; the limit
+// itself is tested in e2e.
 var serveFlags = []string{
 	"--listen", "127.0.0.1:0",
+	"--max-per-host", "256",
 	"--allow-destinations", "127.0.0.0/8",
 	"--request-timeout", "10s",
 	"--lease", "12s",
