@@ -1,0 +1,570 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/intake"
+)
+
+// maxIdentityObjects is Braze's limit on the objects one /users/alias/new,
+// /users/identify, /users/delete or /users/export/ids request may carry.
+const maxIdentityObjects = 50
+
+// aliasesResponse answers /users/alias/new and /users/identify, as Braze
+// does: how many objects took effect, and why the others did not.
+type aliasesResponse struct {
+	AliasesProcessed int                `json:"aliases_processed"`
+	Message          string             `json:"message"`
+	Errors           []intake.ItemError `json:"errors,omitempty"`
+}
+
+// answer is 201 when something took effect, and 400 with the reasons when
+// every object was refused, as /users/track answers.
+func (a aliasesResponse) answer() (int, any, error) {
+	if a.AliasesProcessed == 0 && len(a.Errors) > 0 {
+		a.Message = "no valid objects: see errors"
+		return http.StatusBadRequest, a, nil
+	}
+	a.Message = "success"
+	return http.StatusCreated, a, nil
+}
+
+type newAliasInput struct {
+	ExternalID string `json:"external_id"`
+	Name       string `json:"alias_name"`
+	Label      string `json:"alias_label"`
+}
+
+// aliasNew serves POST /users/alias/new: each object adds an alias to the
+// user with its external_id, or, without one, creates an alias-only user.
+func (s *Server) aliasNew(r *http.Request) (int, any, error) {
+	var req struct {
+		UserAliases []newAliasInput `json:"user_aliases"`
+	}
+	if err := decode(r, maxJSONBytes, &req); err != nil {
+		return 0, nil, err
+	}
+	if err := checkCount("user_aliases", len(req.UserAliases), true); err != nil {
+		return 0, nil, err
+	}
+	for i, in := range req.UserAliases {
+		if err := checkAlias(fmt.Sprintf("user_aliases[%d]", i), in.Name, in.Label); err != nil {
+			return 0, nil, err
+		}
+	}
+
+	var out aliasesResponse
+	err := s.update(r.Context(), func(tx hookflow.Tx) error {
+		out = aliasesResponse{}
+		for i, in := range req.UserAliases {
+			reason, err := s.addAlias(tx, in)
+			if err != nil {
+				return err
+			}
+			out.count(reason, "user_aliases", i)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return out.answer()
+}
+
+// count records one object's outcome: processed when reason is empty.
+func (a *aliasesResponse) count(reason, array string, i int) {
+	if reason == "" {
+		a.AliasesProcessed++
+		return
+	}
+	a.Errors = append(a.Errors, intake.ItemError{Type: reason, InputArray: array, Index: i})
+}
+
+// addAlias applies one /users/alias/new object. It returns why the object
+// was refused, or "" when it took effect; an error fails the request.
+func (s *Server) addAlias(tx hookflow.Tx, in newAliasInput) (string, error) {
+	a := hookflow.Alias{Name: in.Name, Label: in.Label}
+	// The pair is looked up first rather than left to the unique index:
+	// on PostgreSQL a failed statement would abort the whole transaction.
+	if _, err := tx.FindUser(hookflow.UserRef{Alias: &a}); err == nil {
+		return fmt.Sprintf("alias_label %q with alias_name %q already names a user", a.Label, a.Name), nil
+	} else if !errors.Is(err, hookflow.ErrNotFound) {
+		return "", err
+	}
+
+	if in.ExternalID == "" {
+		now := s.clock.Now()
+		u := &hookflow.User{Aliases: []hookflow.Alias{a}, Attributes: map[string]any{}, CreatedAt: now, UpdatedAt: now}
+		return "", tx.InsertUser(u)
+	}
+	u, err := tx.FindUser(hookflow.UserRef{ExternalID: in.ExternalID})
+	if errors.Is(err, hookflow.ErrNotFound) {
+		return fmt.Sprintf("no user with external_id %q", in.ExternalID), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if name, ok := aliasName(u, a.Label); ok {
+		return fmt.Sprintf("user with external_id %q already has alias_name %q for alias_label %q", in.ExternalID, name, a.Label), nil
+	}
+	return "", tx.AddAlias(u.ID, a)
+}
+
+// aliasName returns the user's alias name for label.
+func aliasName(u *hookflow.User, label string) (string, bool) {
+	for _, a := range u.Aliases {
+		if a.Label == label {
+			return a.Name, true
+		}
+	}
+	return "", false
+}
+
+type identifyInput struct {
+	ExternalID string          `json:"external_id"`
+	UserAlias  *hookflow.Alias `json:"user_alias"`
+}
+
+// identify serves POST /users/identify: each object gives an alias-only
+// profile an external id, merging it into the profile that already has
+// that external id if there is one.
+func (s *Server) identify(r *http.Request) (int, any, error) {
+	var req struct {
+		AliasesToIdentify []identifyInput `json:"aliases_to_identify"`
+	}
+	if err := decode(r, maxJSONBytes, &req); err != nil {
+		return 0, nil, err
+	}
+	if err := checkCount("aliases_to_identify", len(req.AliasesToIdentify), true); err != nil {
+		return 0, nil, err
+	}
+	for i, in := range req.AliasesToIdentify {
+		field := fmt.Sprintf("aliases_to_identify[%d]", i)
+		if in.ExternalID == "" {
+			return 0, nil, hookflow.Invalid(field+".external_id", "is required")
+		}
+		if in.UserAlias == nil {
+			return 0, nil, hookflow.Invalid(field+".user_alias", "is required")
+		}
+		if err := checkAlias(field+".user_alias", in.UserAlias.Name, in.UserAlias.Label); err != nil {
+			return 0, nil, err
+		}
+	}
+
+	var out aliasesResponse
+	err := s.update(r.Context(), func(tx hookflow.Tx) error {
+		out = aliasesResponse{}
+		for i, in := range req.AliasesToIdentify {
+			reason, err := s.identifyOne(tx, in)
+			if err != nil {
+				return err
+			}
+			out.count(reason, "aliases_to_identify", i)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return out.answer()
+}
+
+// identifyOne applies one /users/identify object, returning why it was
+// refused or "" when it took effect.
+func (s *Server) identifyOne(tx hookflow.Tx, in identifyInput) (string, error) {
+	a := *in.UserAlias
+	anon, err := tx.FindUser(hookflow.UserRef{Alias: &a})
+	if errors.Is(err, hookflow.ErrNotFound) {
+		return fmt.Sprintf("no user with alias_label %q and alias_name %q", a.Label, a.Name), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	switch anon.ExternalID {
+	case in.ExternalID:
+		return "", nil // identified already: asking twice is not an error
+	case "":
+	default:
+		return fmt.Sprintf("alias_label %q with alias_name %q belongs to external_id %q", a.Label, a.Name, anon.ExternalID), nil
+	}
+
+	known, err := tx.FindUser(hookflow.UserRef{ExternalID: in.ExternalID})
+	if errors.Is(err, hookflow.ErrNotFound) {
+		anon.ExternalID, anon.UpdatedAt = in.ExternalID, s.clock.Now()
+		return "", tx.UpdateUser(anon)
+	}
+	if err != nil {
+		return "", err
+	}
+	if name, ok := aliasName(known, a.Label); ok {
+		return fmt.Sprintf("user with external_id %q already has alias_name %q for alias_label %q", in.ExternalID, name, a.Label), nil
+	}
+	return "", s.merge(tx, anon, known)
+}
+
+// merge folds the alias-only profile anon into known: attributes known
+// lacks are copied, anon's aliases whose label known does not use yet are
+// kept on known, and anon's events and deliveries move to it.
+func (s *Server) merge(tx hookflow.Tx, anon, known *hookflow.User) error {
+	if known.Attributes == nil {
+		known.Attributes = map[string]any{}
+	}
+	for k, v := range anon.Attributes {
+		if _, ok := known.Attributes[k]; !ok {
+			known.Attributes[k] = v
+		}
+	}
+	for _, a := range anon.Aliases {
+		if _, ok := aliasName(known, a.Label); !ok {
+			known.Aliases = append(known.Aliases, a)
+		}
+	}
+	// The merge deletes anon and its aliases first, so that they are free
+	// when UpdateUser stores them on known.
+	if err := tx.MergeUser(anon.ID, known.ID); err != nil {
+		return err
+	}
+	known.UpdatedAt = s.clock.Now()
+	return tx.UpdateUser(known)
+}
+
+// deleteResponse is Braze's answer to /users/delete.
+type deleteResponse struct {
+	Deleted int    `json:"deleted"`
+	Message string `json:"message"`
+}
+
+// usersDelete serves POST /users/delete: it deletes the named profiles with
+// their aliases and events. Their deliveries stay in the activity log.
+// Unknown users are not counted, as Braze counts only what it deleted.
+func (s *Server) usersDelete(r *http.Request) (int, any, error) {
+	var req struct {
+		ExternalIDs    []string         `json:"external_ids"`
+		UserAliases    []hookflow.Alias `json:"user_aliases"`
+		BrazeIDs       []string         `json:"braze_ids"`
+		EmailAddresses []string         `json:"email_addresses"`
+		PhoneNumbers   []string         `json:"phone_numbers"`
+	}
+	if err := decode(r, maxJSONBytes, &req); err != nil {
+		return 0, nil, err
+	}
+	if len(req.EmailAddresses)+len(req.PhoneNumbers) > 0 {
+		return 0, nil, hookflow.Invalid("", "deleting users by email_addresses or phone_numbers is not supported; name them by external_ids, user_aliases or braze_ids")
+	}
+	refs, err := userRefs(req.ExternalIDs, req.UserAliases, req.BrazeIDs)
+	if err != nil {
+		return 0, nil, err
+	}
+
+	var deleted int
+	err = s.update(r.Context(), func(tx hookflow.Tx) error {
+		deleted = 0
+		for _, ref := range refs {
+			u, err := tx.FindUser(ref)
+			if errors.Is(err, hookflow.ErrNotFound) {
+				continue // unknown, or named twice in this request
+			}
+			if err != nil {
+				return err
+			}
+			if err := tx.DeleteUser(u.ID); err != nil {
+				return err
+			}
+			deleted++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	s.log.Info("users deleted", "count", deleted)
+	return http.StatusAccepted, deleteResponse{Deleted: deleted, Message: "success"}, nil
+}
+
+// userRefs validates the identifier lists of /users/delete: at least one
+// and at most maxIdentityObjects in all, none empty.
+func userRefs(externalIDs []string, aliases []hookflow.Alias, brazeIDs []string) ([]hookflow.UserRef, error) {
+	n := len(externalIDs) + len(aliases) + len(brazeIDs)
+	if n == 0 {
+		return nil, hookflow.Invalid("", "name the users to delete in external_ids, user_aliases or braze_ids")
+	}
+	if n > maxIdentityObjects {
+		return nil, hookflow.Invalid("", "%d users named; at most %d are allowed per request", n, maxIdentityObjects)
+	}
+	var refs []hookflow.UserRef
+	for i, id := range externalIDs {
+		if id == "" {
+			return nil, hookflow.Invalid(fmt.Sprintf("external_ids[%d]", i), "is empty")
+		}
+		refs = append(refs, hookflow.UserRef{ExternalID: id})
+	}
+	for i := range aliases {
+		a := &aliases[i]
+		if err := checkAlias(fmt.Sprintf("user_aliases[%d]", i), a.Name, a.Label); err != nil {
+			return nil, err
+		}
+		refs = append(refs, hookflow.UserRef{Alias: a})
+	}
+	for i, id := range brazeIDs {
+		if id == "" {
+			return nil, hookflow.Invalid(fmt.Sprintf("braze_ids[%d]", i), "is empty")
+		}
+		refs = append(refs, hookflow.UserRef{BrazeID: id})
+	}
+	return refs, nil
+}
+
+// checkCount checks the length of an array of objects.
+func checkCount(field string, n int, required bool) error {
+	if n == 0 && required {
+		return hookflow.Invalid(field, "is required and must not be empty")
+	}
+	if n > maxIdentityObjects {
+		return hookflow.Invalid(field, "has %d entries; at most %d are allowed per request", n, maxIdentityObjects)
+	}
+	return nil
+}
+
+// checkAlias checks that a user_alias object has both its parts.
+func checkAlias(field, name, label string) error {
+	switch {
+	case name == "":
+		return hookflow.Invalid(field+".alias_name", "is required")
+	case label == "":
+		return hookflow.Invalid(field+".alias_label", "is required")
+	}
+	return nil
+}
+
+// exportEvents bounds how many of a user's events an export summarises.
+const exportEvents = 10000
+
+// exportTime is how Braze writes times in exports.
+const exportTime = "2006-01-02T15:04:05.000Z07:00"
+
+// exportFields are the fields_to_export Hookflow can fill. The standard
+// attributes come from the profile under their Braze names.
+var exportFields = []string{
+	"braze_id", "external_id", "user_aliases", "created_at",
+	"first_name", "last_name", "email", "phone", "country", "home_city",
+	"language", "gender", "dob", "time_zone", "email_subscribe", "push_subscribe",
+	"custom_attributes", "custom_events", "purchases", "total_revenue",
+}
+
+type exportRequest struct {
+	ExternalIDs    []string         `json:"external_ids"`
+	UserAliases    []hookflow.Alias `json:"user_aliases"`
+	BrazeID        string           `json:"braze_id"`
+	EmailAddress   string           `json:"email_address"`
+	Phone          string           `json:"phone"`
+	DeviceID       string           `json:"device_id"`
+	FieldsToExport []string         `json:"fields_to_export"`
+}
+
+// exportResponse is Braze's answer to /users/export/ids.
+type exportResponse struct {
+	Users          []map[string]any `json:"users"`
+	InvalidUserIDs []string         `json:"invalid_user_ids,omitempty"`
+	Message        string           `json:"message"`
+}
+
+// exportIDs serves POST /users/export/ids: the named profiles with the
+// fields asked for (all it has when fields_to_export is absent), and the
+// identifiers that named nobody.
+func (s *Server) exportIDs(r *http.Request) (int, any, error) {
+	var req exportRequest
+	if err := decode(r, maxJSONBytes, &req); err != nil {
+		return 0, nil, err
+	}
+	refs, err := exportRefs(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	fields, err := exportFieldSet(req.FieldsToExport)
+	if err != nil {
+		return 0, nil, err
+	}
+
+	out := exportResponse{Users: []map[string]any{}, Message: "success"}
+	seen := map[string]bool{}
+	for _, ref := range refs {
+		u, err := s.store.GetUser(r.Context(), ref)
+		if errors.Is(err, hookflow.ErrNotFound) {
+			out.InvalidUserIDs = append(out.InvalidUserIDs, refName(ref))
+			continue
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		if seen[u.ID] {
+			continue
+		}
+		seen[u.ID] = true
+		row, err := s.exportUser(r, u, fields)
+		if err != nil {
+			return 0, nil, err
+		}
+		out.Users = append(out.Users, row)
+	}
+	return http.StatusCreated, out, nil
+}
+
+// exportRefs validates the identifiers of an export request.
+func exportRefs(req exportRequest) ([]hookflow.UserRef, error) {
+	if req.Phone != "" || req.DeviceID != "" {
+		return nil, hookflow.Invalid("", "exporting users by phone or device_id is not supported; name them by external_ids, user_aliases, braze_id or email_address")
+	}
+	n := len(req.ExternalIDs) + len(req.UserAliases)
+	if n > maxIdentityObjects {
+		return nil, hookflow.Invalid("", "%d users named; at most %d are allowed per request", n, maxIdentityObjects)
+	}
+	var refs []hookflow.UserRef
+	for i, id := range req.ExternalIDs {
+		if id == "" {
+			return nil, hookflow.Invalid(fmt.Sprintf("external_ids[%d]", i), "is empty")
+		}
+		refs = append(refs, hookflow.UserRef{ExternalID: id})
+	}
+	for i := range req.UserAliases {
+		a := &req.UserAliases[i]
+		if err := checkAlias(fmt.Sprintf("user_aliases[%d]", i), a.Name, a.Label); err != nil {
+			return nil, err
+		}
+		refs = append(refs, hookflow.UserRef{Alias: a})
+	}
+	if req.BrazeID != "" {
+		refs = append(refs, hookflow.UserRef{BrazeID: req.BrazeID})
+	}
+	if req.EmailAddress != "" {
+		refs = append(refs, hookflow.UserRef{Email: req.EmailAddress})
+	}
+	if len(refs) == 0 {
+		return nil, hookflow.Invalid("", "name the users to export in external_ids, user_aliases, braze_id or email_address")
+	}
+	return refs, nil
+}
+
+// exportFieldSet checks fields_to_export; empty means every field.
+func exportFieldSet(names []string) (map[string]bool, error) {
+	set := map[string]bool{}
+	if len(names) == 0 {
+		names = exportFields
+	}
+	for i, f := range names {
+		if !slices.Contains(exportFields, f) {
+			return nil, hookflow.Invalid(fmt.Sprintf("fields_to_export[%d]", i), "%q is not a field Hookflow can export", f)
+		}
+		set[f] = true
+	}
+	return set, nil
+}
+
+// refName is how an identifier that named nobody is listed in
+// invalid_user_ids.
+func refName(ref hookflow.UserRef) string {
+	switch {
+	case ref.ExternalID != "":
+		return ref.ExternalID
+	case ref.BrazeID != "":
+		return ref.BrazeID
+	case ref.Alias != nil:
+		return ref.Alias.Name
+	}
+	return ref.Email
+}
+
+// exportUser renders one profile with Braze's field names, leaving out
+// fields not asked for and standard attributes the profile lacks.
+func (s *Server) exportUser(r *http.Request, u *hookflow.User, fields map[string]bool) (map[string]any, error) {
+	row := map[string]any{}
+	put := func(name string, v any) {
+		if fields[name] {
+			row[name] = v
+		}
+	}
+	put("braze_id", u.ID)
+	if u.ExternalID != "" {
+		put("external_id", u.ExternalID)
+	}
+	aliases := u.Aliases
+	if aliases == nil {
+		aliases = []hookflow.Alias{}
+	}
+	put("user_aliases", aliases)
+	put("created_at", u.CreatedAt.UTC().Format(exportTime))
+
+	custom := map[string]any{}
+	for k, v := range u.Attributes {
+		if hookflow.StandardAttributes[k] {
+			put(k, v)
+		} else {
+			custom[k] = v
+		}
+	}
+	put("custom_attributes", custom)
+
+	if fields["custom_events"] || fields["purchases"] || fields["total_revenue"] {
+		evs, err := s.store.ListEvents(r.Context(), u.ID, exportEvents)
+		if err != nil {
+			return nil, err
+		}
+		events, purchases, revenue := summarise(evs)
+		put("custom_events", events)
+		put("purchases", purchases)
+		put("total_revenue", revenue)
+	}
+	return row, nil
+}
+
+// eventSummary is one entry of an export's custom_events or purchases.
+type eventSummary struct {
+	Name  string `json:"name"`
+	First string `json:"first"`
+	Last  string `json:"last"`
+	Count int    `json:"count"`
+}
+
+// summarise groups events by name: custom events and purchases (named by
+// product id) apart, each with its first and last time and count, sorted
+// by name; revenue is the sum of price × quantity of the purchases.
+func summarise(evs []*hookflow.Event) (events, purchases []eventSummary, revenue float64) {
+	type span struct {
+		first, last time.Time
+		count       int
+	}
+	spans := [2]map[string]*span{{}, {}}
+	for _, e := range evs {
+		kind := 0
+		if e.Purchase != nil {
+			kind = 1
+			revenue += e.Purchase.Price * float64(max(e.Purchase.Quantity, 1))
+		}
+		sp := spans[kind][e.Name]
+		if sp == nil {
+			sp = &span{first: e.Time, last: e.Time}
+			spans[kind][e.Name] = sp
+		}
+		sp.count++
+		if e.Time.Before(sp.first) {
+			sp.first = e.Time
+		}
+		if e.Time.After(sp.last) {
+			sp.last = e.Time
+		}
+	}
+	out := [2][]eventSummary{{}, {}}
+	for kind, m := range spans {
+		for _, name := range slices.Sorted(maps.Keys(m)) {
+			sp := m[name]
+			out[kind] = append(out[kind], eventSummary{Name: name,
+				First: sp.first.UTC().Format(exportTime), Last: sp.last.UTC().Format(exportTime), Count: sp.count})
+		}
+	}
+	return out[0], out[1], revenue
+}
