@@ -89,6 +89,10 @@ func (o *Options) defaults() {
 
 // Sender claims, renders, sends and records deliveries.
 type Sender struct {
+	// waits holds deliveries waiting for a slot of their host; the loop
+	// goroutine owns it.
+	waits waiting
+
 	store  Store
 	client *deliver.Client
 	policy deliver.Policy
@@ -146,7 +150,9 @@ func (s *Sender) Run(ctx context.Context) error {
 }
 
 func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
+	defer s.releaseWaiting(ctx)
 	for ctx.Err() == nil {
+		s.runWaiting(ctx, inflight)
 		free := cap(s.slots) - len(s.slots)
 		if free == 0 {
 			s.waitForSlot(ctx)
@@ -171,34 +177,55 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 }
 
 // dispatch starts an attempt for each ready delivery whose host lets it
-// through. The others go back to the queue without spending an attempt
-// (host busy or slowed by the receiver), or are recorded as held with the
-// synthetic 598 status (host paused as unhealthy) and retried after the
-// pause.
+// through. A delivery whose host is at its limit waits in memory for a slot
+// (see waiting.go); the others go back to the queue without spending an
+// attempt (wait full, or host slowed by the receiver), or are recorded as
+// held with the synthetic 598 status (host paused as unhealthy) and retried
+// after the pause.
 func (s *Sender) dispatch(ctx context.Context, ready []outgoing, inflight *sync.WaitGroup) {
 	var deferred []hookflow.Deferral
 	now := s.clock.Now()
 	for _, d := range ready {
 		release, hold := s.acquire(d.Delivery)
-		switch hold.Reason {
-		case hostgate.HoldNone:
-			s.slots <- struct{}{}
-			inflight.Add(1)
-			go func() {
-				defer inflight.Done()
-				defer func() { <-s.slots }()
-				s.attempt(d, release)
-			}()
-		case hostgate.HoldBusy:
-			deferred = append(deferred, hookflow.Deferral{DeliveryID: d.ID, DueAt: now.Add(s.opts.BusyDelay)})
-		case hostgate.HoldSlowed:
-			deferred = append(deferred, hookflow.Deferral{DeliveryID: d.ID, DueAt: hold.Until})
-		case hostgate.HoldPaused:
-			s.held(d.Delivery, hold, now)
+		if hold.Reason == hostgate.HoldBusy && s.waits.add(hostOf(d.Request.URL), d, cap(s.slots)) {
+			continue
 		}
+		s.route(d, release, hold, now, inflight, &deferred)
 	}
-	// Outlives a cancelled run context, so a shutdown does not leave these
-	// claimed until their leases expire.
+	s.deferAll(ctx, now, deferred)
+}
+
+// route acts on the gate's answer for one delivery: start its attempt, or
+// defer or hold it.
+func (s *Sender) route(d outgoing, release func(hostgate.Outcome), hold hostgate.Hold, now time.Time,
+	inflight *sync.WaitGroup, deferred *[]hookflow.Deferral) {
+	switch hold.Reason {
+	case hostgate.HoldNone:
+		s.slots <- struct{}{}
+		inflight.Add(1)
+		go func() {
+			defer inflight.Done()
+			defer func() { <-s.slots }()
+			s.attempt(d, release)
+			// A slot of this host is free: a delivery waiting for it can go.
+			s.Wake()
+		}()
+	case hostgate.HoldBusy:
+		*deferred = append(*deferred, hookflow.Deferral{DeliveryID: d.ID, DueAt: now.Add(s.opts.BusyDelay)})
+	case hostgate.HoldSlowed:
+		*deferred = append(*deferred, hookflow.Deferral{DeliveryID: d.ID, DueAt: hold.Until})
+	case hostgate.HoldPaused:
+		s.held(d.Delivery, hold, now)
+	}
+}
+
+// deferAll hands deliveries back to the queue. It outlives a cancelled run
+// context, so a shutdown does not leave them claimed until their leases
+// expire.
+func (s *Sender) deferAll(ctx context.Context, now time.Time, deferred []hookflow.Deferral) {
+	if len(deferred) == 0 {
+		return
+	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := s.store.Defer(dctx, now, deferred); err != nil {
@@ -275,6 +302,11 @@ func (s *Sender) logAttempt(d *hookflow.Delivery, a hookflow.Attempt, state stri
 // whichever comes first.
 func (s *Sender) idle(ctx context.Context) {
 	wait := s.opts.PollInterval
+	if s.waits.count > 0 {
+		// Waiting deliveries start when a slot of their host frees (a
+		// wake-up) and must not outstay maxWait.
+		wait = min(wait, maxWait/4)
+	}
 	if next, ok, err := s.store.NextDue(ctx); err == nil && ok {
 		if d := next.Sub(s.clock.Now()); d < wait {
 			wait = max(d, time.Millisecond)
