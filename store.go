@@ -84,6 +84,18 @@ type Store interface {
 	GetSchedule(ctx context.Context, id string) (*Schedule, error)
 	ListSchedules(ctx context.Context, f ScheduleFilter) ([]*Schedule, error)
 
+	// CreateContentBlock stores b, which carries its ID; ErrConflict if the
+	// ID or the name is taken.
+	CreateContentBlock(ctx context.Context, b *ContentBlock) error
+	// UpdateContentBlock replaces the name, description, content, state,
+	// tags and UpdatedAt of the block with b's ID; ErrNotFound for an
+	// unknown ID, ErrConflict if the new name is another block's.
+	UpdateContentBlock(ctx context.Context, b *ContentBlock) error
+	GetContentBlock(ctx context.Context, id string) (*ContentBlock, error)
+	GetContentBlockByName(ctx context.Context, name string) (*ContentBlock, error)
+	// ListContentBlocks returns the blocks f selects, oldest first.
+	ListContentBlocks(ctx context.Context, f ContentBlockFilter) ([]*ContentBlock, error)
+
 	Close() error
 }
 
@@ -129,19 +141,30 @@ type Tx interface {
 	// reason it sent nothing when errMsg is not empty; ErrConflict if it is
 	// no longer scheduled.
 	MarkScheduleSent(id string, now time.Time, errMsg string) error
+}
 
-	// AddAlias gives the user one more alias and sets UpdatedAt;
-	// ErrNotFound for an unknown user, ErrConflict when the (label, name)
-	// pair names a user already or the user has a name for that label.
-	AddAlias(userID string, a Alias) error
-	// DeleteUser deletes a profile with its aliases and events; its
-	// deliveries stay in the activity log. ErrNotFound for an unknown id.
-	DeleteUser(id string) error
-	// MergeUser moves the events and deliveries of profile from to profile
-	// into, then deletes from with its aliases. Copying attributes and
-	// aliases is the caller's part (UpdateUser after the merge).
-	// ErrNotFound when either profile is unknown.
-	MergeUser(from, into string) error
+// ContentBlock is a named piece of Liquid that templates include as
+// {{content_blocks.${name}}}, as in Braze. It is read at every render, so an
+// edit reaches every message that uses it on its next render.
+type ContentBlock struct {
+	ID          string
+	Name        string
+	Description string
+	Content     string
+	// State is "active" or "draft".
+	State     string
+	Tags      []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ContentBlockFilter selects content blocks for listing by UpdatedAt
+// (inclusive bounds). Zero fields do not filter.
+type ContentBlockFilter struct {
+	ModifiedAfter  time.Time
+	ModifiedBefore time.Time
+	Limit          int
+	Offset         int
 }
 
 // CampaignFilter selects campaigns for listing. Zero fields do not filter.
@@ -190,10 +213,10 @@ const (
 	ScopeMessagesScheduleDelete  = "messages.schedule.delete"
 	ScopeScheduledBroadcasts     = "messages.schedule_broadcasts"
 
-	ScopeUsersAliasNew  = "users.alias.new"
-	ScopeUsersIdentify  = "users.identify"
-	ScopeUsersDelete    = "users.delete"
-	ScopeUsersExportIDs = "users.export.ids"
+	ScopeContentBlocksCreate = "content_blocks.create"
+	ScopeContentBlocksUpdate = "content_blocks.update"
+	ScopeContentBlocksList   = "content_blocks.list"
+	ScopeContentBlocksInfo   = "content_blocks.info"
 
 	ScopeCampaignsRead   = "hookflow.campaigns.read"
 	ScopeCampaignsWrite  = "hookflow.campaigns.write"
@@ -204,11 +227,11 @@ const (
 
 // KnownScopes lists every scope a key can be given.
 var KnownScopes = []string{
+	ScopeContentBlocksCreate, ScopeContentBlocksUpdate, ScopeContentBlocksList, ScopeContentBlocksInfo,
 	ScopeAll, ScopeUsersTrack, ScopeMessagesSend, ScopeCampaignsTriggerSend,
 	ScopeCampaignsRead, ScopeCampaignsWrite, ScopeDeliveriesRead,
 	ScopeDeliveriesWrite, ScopeUsersRead,
 	ScopeCampaignsScheduleCreate, ScopeCampaignsScheduleUpdate, ScopeCampaignsScheduleDelete,
 	ScopeMessagesScheduleCreate, ScopeMessagesScheduleUpdate, ScopeMessagesScheduleDelete,
 	ScopeScheduledBroadcasts,
-	ScopeUsersAliasNew, ScopeUsersIdentify, ScopeUsersDelete, ScopeUsersExportIDs,
 }

@@ -147,6 +147,7 @@ func (s *Server) renderAs(r *http.Request, w hookflow.Webhook, meta render.Campa
 	if err != nil {
 		return renderOutcome{}, nil, err
 	}
+	data.Blocks = s.blockResolver(r.Context())
 	// Previews and test sends are rare next to deliveries; a fresh engine
 	// keeps the Server free of rendering state, and reads s.clock for
 	// 'now' like the senders' engine reads theirs.

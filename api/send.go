@@ -399,6 +399,9 @@ func (s *Server) checkWebhook(field string, w hookflow.Webhook) error {
 	if err := render.Check(w); err != nil {
 		return prefixed(field, err)
 	}
+	if err := s.checkBlocks(field, w); err != nil {
+		return err
+	}
 	if origin, ok := literalOrigin(w.URL); ok && s.Guard != nil {
 		if err := s.Guard.CheckURL(origin); err != nil {
 			return hookflow.Invalid(field+".url", "%v", err)

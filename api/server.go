@@ -91,12 +91,12 @@ func (s *Server) Handler() http.Handler {
 	}
 
 	route("POST /users/track", hookflow.ScopeUsersTrack, s.track)
-	route("POST /users/alias/new", hookflow.ScopeUsersAliasNew, s.aliasNew)
-	route("POST /users/identify", hookflow.ScopeUsersIdentify, s.identify)
-	route("POST /users/delete", hookflow.ScopeUsersDelete, s.usersDelete)
-	route("POST /users/export/ids", hookflow.ScopeUsersExportIDs, s.exportIDs)
 	route("POST /campaigns/trigger/send", hookflow.ScopeCampaignsTriggerSend, s.triggerSend)
 	route("POST /messages/send", hookflow.ScopeMessagesSend, s.messagesSend)
+	route("POST /content_blocks/create", hookflow.ScopeContentBlocksCreate, s.createContentBlock)
+	route("POST /content_blocks/update", hookflow.ScopeContentBlocksUpdate, s.updateContentBlock)
+	route("GET /content_blocks/list", hookflow.ScopeContentBlocksList, s.listContentBlocks)
+	route("GET /content_blocks/info", hookflow.ScopeContentBlocksInfo, s.contentBlockInfo)
 	route("POST /campaigns/trigger/schedule/create", hookflow.ScopeCampaignsScheduleCreate, s.createTriggerSchedule)
 	route("POST /campaigns/trigger/schedule/update", hookflow.ScopeCampaignsScheduleUpdate, s.updateTriggerSchedule)
 	route("POST /campaigns/trigger/schedule/delete", hookflow.ScopeCampaignsScheduleDelete, s.deleteTriggerSchedule)

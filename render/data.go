@@ -17,6 +17,10 @@ type Data struct {
 	Payload  hookflow.Payload
 	Campaign Campaign
 	SendID   string
+	// Blocks returns the content of the content block with the given
+	// name, false when there is none. Nil makes every
+	// {{content_blocks.${name}}} fail the render.
+	Blocks func(name string) (string, bool)
 }
 
 // Campaign is the message metadata a template reads as campaign.${...}.
@@ -103,7 +107,7 @@ func (d Data) campaign() map[string]any {
 // and everything under rootName for bare ${x}.
 func (d Data) bindings() map[string]any {
 	s := d.scope()
-	b := map[string]any{rootName: s}
+	b := map[string]any{rootName: s, blocksKey: &blockState{resolve: d.Blocks}}
 	for _, ns := range []string{nsCustom, nsEvent, nsTrigger, nsContext, nsCampaign} {
 		b[ns] = s[ns]
 	}

@@ -24,6 +24,10 @@
 //   - {{context.${name}}}: a journey's context.
 //   - {{campaign.${api_id}}}, ${name}, ${dispatch_id}, ${message_name} and
 //     ${send_id}.
+//   - {{content_blocks.${name}}}: the content block of that name, rendered
+//     in place with everything above (see blocks.go). Data.Blocks supplies
+//     the content; Check refuses a malformed reference, and BlockNames lets
+//     the caller refuse one to a block that does not exist.
 //
 // ${...} works wherever an expression does: in output, in tags and in filter
 // arguments. The name inside the braces is taken literally, spaces and

@@ -48,6 +48,8 @@ type Engine struct {
 	// filters names every filter a template may use, so an unknown one is
 	// refused when the webhook is saved, not at every send.
 	filters map[string]bool
+	// blocks caches parsed content blocks by their content.
+	blocks blockCache
 }
 
 // NewEngine returns an Engine whose 'now' is the system clock.
@@ -65,6 +67,7 @@ func NewEngineWithClock(clock hookflow.Clock) *Engine {
 	}
 	e.liquid.RegisterTag("abort_message", abortTag)
 	e.liquid.RegisterTag(outputTag, outputTagRender)
+	e.liquid.RegisterTag(blockTag, e.renderBlock)
 	// include would read files; checkTag refuses it at save time, and this
 	// keeps it refused should a template get past that.
 	e.liquid.RegisterTag("include", func(lrender.Context) (string, error) {

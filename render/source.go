@@ -36,7 +36,7 @@ func (e *sourceError) Error() string { return fmt.Sprintf("line %d: %s", e.line,
 // Liquid tag, refused because it would read files.
 var refusedTags = map[string]string{
 	"connected_content": "connected_content is not supported yet",
-	"content_blocks":    "content_blocks is not supported yet",
+	"content_blocks":    "a content block is included as {{content_blocks.${name}}}, not as a tag",
 	"include":           "include is not supported",
 }
 
@@ -139,6 +139,11 @@ func convertMarkup(markup string, isOutput bool) (string, error) {
 	if !isOutput {
 		if err := checkTag(markup); err != nil {
 			return "", err
+		}
+	}
+	if isOutput {
+		if tag, ok, err := convertBlock(markup[2 : len(markup)-2]); ok {
+			return tag, err
 		}
 	}
 	body, err := replaceNames(markup[2 : len(markup)-2])

@@ -165,7 +165,11 @@ func (s *Sender) render(ctx context.Context, lookup *batchLookup, d *hookflow.De
 	}
 
 	meta.DispatchID = d.DispatchID
-	req, err := tmpl.Render(render.Data{User: u, Payload: d.Payload, Campaign: meta, SendID: d.SendID})
+	blocks, readErr := lookup.blocks.resolver(ctx)
+	req, err := tmpl.Render(render.Data{User: u, Payload: d.Payload, Campaign: meta, SendID: d.SendID, Blocks: blocks})
+	if readErr() != nil {
+		return res, readErr()
+	}
 	var abort *render.AbortError
 	switch {
 	case errors.As(err, &abort):
@@ -214,7 +218,7 @@ func (t *templates) compiled(key string, w hookflow.Webhook) (*render.Template, 
 
 // batch returns a lookup that reads each campaign or message once per batch.
 func (t *templates) batch() *batchLookup {
-	return &batchLookup{t: t, webhooks: map[string]*lookedUp{}}
+	return &batchLookup{t: t, webhooks: map[string]*lookedUp{}, blocks: newBlockLookup(t.store)}
 }
 
 // batchLookup reads the webhook of each campaign or API message once per
@@ -222,6 +226,8 @@ func (t *templates) batch() *batchLookup {
 type batchLookup struct {
 	t        *templates
 	webhooks map[string]*lookedUp
+	// blocks reads the content blocks the batch's templates include.
+	blocks *blockLookup
 }
 
 // lookedUp is the webhook of one campaign version or one API message.

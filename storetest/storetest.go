@@ -34,9 +34,6 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"UpdateRollsBackOnError", testUpdateRollsBack},
 		{"EachUser", testEachUser},
 		{"Events", testEvents},
-		{"AddAlias", testAddAlias},
-		{"DeleteUser", testDeleteUser},
-		{"MergeUser", testMergeUser},
 		{"CampaignCreateGet", testCampaignCreateGet},
 		{"CampaignUpdateVersion", testCampaignUpdateVersion},
 		{"ListCampaigns", testListCampaigns},
@@ -69,6 +66,9 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"DueSchedulesRollBack", testDueSchedulesRollBack},
 		{"ConcurrentDueSchedules", testConcurrentDueSchedules},
 		{"ListSchedules", testListSchedules},
+		{"ContentBlockCreateGet", testContentBlockCreateGet},
+		{"ContentBlockUpdate", testContentBlockUpdate},
+		{"ListContentBlocks", testListContentBlocks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
