@@ -141,6 +141,19 @@ type Tx interface {
 	// reason it sent nothing when errMsg is not empty; ErrConflict if it is
 	// no longer scheduled.
 	MarkScheduleSent(id string, now time.Time, errMsg string) error
+
+	// AddAlias gives the user one more alias and sets UpdatedAt;
+	// ErrNotFound for an unknown user, ErrConflict when the (label, name)
+	// pair names a user already or the user has a name for that label.
+	AddAlias(userID string, a Alias) error
+	// DeleteUser deletes a profile with its aliases and events; its
+	// deliveries stay in the activity log. ErrNotFound for an unknown id.
+	DeleteUser(id string) error
+	// MergeUser moves the events and deliveries of profile from to profile
+	// into, then deletes from with its aliases. Copying attributes and
+	// aliases is the caller's part (UpdateUser after the merge).
+	// ErrNotFound when either profile is unknown.
+	MergeUser(from, into string) error
 }
 
 // ContentBlock is a named piece of Liquid that templates include as
@@ -213,6 +226,11 @@ const (
 	ScopeMessagesScheduleDelete  = "messages.schedule.delete"
 	ScopeScheduledBroadcasts     = "messages.schedule_broadcasts"
 
+	ScopeUsersAliasNew  = "users.alias.new"
+	ScopeUsersIdentify  = "users.identify"
+	ScopeUsersDelete    = "users.delete"
+	ScopeUsersExportIDs = "users.export.ids"
+
 	ScopeContentBlocksCreate = "content_blocks.create"
 	ScopeContentBlocksUpdate = "content_blocks.update"
 	ScopeContentBlocksList   = "content_blocks.list"
@@ -234,4 +252,5 @@ var KnownScopes = []string{
 	ScopeCampaignsScheduleCreate, ScopeCampaignsScheduleUpdate, ScopeCampaignsScheduleDelete,
 	ScopeMessagesScheduleCreate, ScopeMessagesScheduleUpdate, ScopeMessagesScheduleDelete,
 	ScopeScheduledBroadcasts,
+	ScopeUsersAliasNew, ScopeUsersIdentify, ScopeUsersDelete, ScopeUsersExportIDs,
 }

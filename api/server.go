@@ -91,6 +91,10 @@ func (s *Server) Handler() http.Handler {
 	}
 
 	route("POST /users/track", hookflow.ScopeUsersTrack, s.track)
+	route("POST /users/alias/new", hookflow.ScopeUsersAliasNew, s.aliasNew)
+	route("POST /users/identify", hookflow.ScopeUsersIdentify, s.identify)
+	route("POST /users/delete", hookflow.ScopeUsersDelete, s.usersDelete)
+	route("POST /users/export/ids", hookflow.ScopeUsersExportIDs, s.exportIDs)
 	route("POST /campaigns/trigger/send", hookflow.ScopeCampaignsTriggerSend, s.triggerSend)
 	route("POST /messages/send", hookflow.ScopeMessagesSend, s.messagesSend)
 	route("POST /content_blocks/create", hookflow.ScopeContentBlocksCreate, s.createContentBlock)
