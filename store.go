@@ -194,10 +194,13 @@ type APIKey struct {
 	Hash string
 	// Prefix is the first characters of the secret, shown to help people
 	// tell keys apart.
-	Prefix    string
-	Scopes    []string
-	CreatedAt time.Time
-	RevokedAt time.Time
+	Prefix string
+	Scopes []string
+	// AllowedIPs, when not empty, are the CIDRs (or single addresses)
+	// callers of this key must come from, as Braze's IP allow-list.
+	AllowedIPs []string
+	CreatedAt  time.Time
+	RevokedAt  time.Time
 }
 
 // Allows reports whether the key grants scope.
@@ -226,6 +229,13 @@ const (
 	ScopeMessagesScheduleDelete  = "messages.schedule.delete"
 	ScopeScheduledBroadcasts     = "messages.schedule_broadcasts"
 
+	ScopeCampaignsList       = "campaigns.list"
+	ScopeCampaignsDetails    = "campaigns.details"
+	ScopeCampaignsDataSeries = "campaigns.data_series"
+	ScopeSendsIDCreate       = "sends.id.create"
+	ScopeSendsDataSeries     = "sends.data_series"
+	ScopeTransactionalSend   = "transactional.send"
+
 	ScopeUsersAliasNew  = "users.alias.new"
 	ScopeUsersIdentify  = "users.identify"
 	ScopeUsersDelete    = "users.delete"
@@ -252,5 +262,7 @@ var KnownScopes = []string{
 	ScopeCampaignsScheduleCreate, ScopeCampaignsScheduleUpdate, ScopeCampaignsScheduleDelete,
 	ScopeMessagesScheduleCreate, ScopeMessagesScheduleUpdate, ScopeMessagesScheduleDelete,
 	ScopeScheduledBroadcasts,
+	ScopeCampaignsList, ScopeCampaignsDetails, ScopeCampaignsDataSeries,
+	ScopeSendsIDCreate, ScopeSendsDataSeries, ScopeTransactionalSend,
 	ScopeUsersAliasNew, ScopeUsersIdentify, ScopeUsersDelete, ScopeUsersExportIDs,
 }

@@ -38,18 +38,24 @@ func newKeyCache(store hookflow.Store, clock hookflow.Clock) *keyCache {
 
 // check authenticates r's bearer key and requires scope.
 func (c *keyCache) check(r *http.Request, scope string) error {
+	_, err := c.checkKey(r, scope)
+	return err
+}
+
+// checkKey is check that returns the key.
+func (c *keyCache) checkKey(r *http.Request, scope string) (*hookflow.APIKey, error) {
 	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || secret == "" {
-		return errorf(http.StatusUnauthorized, "missing API key: send it as 'Authorization: Bearer <key>' (create one with 'hookflow keys create')")
+		return nil, errorf(http.StatusUnauthorized, "missing API key: send it as 'Authorization: Bearer <key>' (create one with 'hookflow keys create')")
 	}
 	key, err := c.lookup(r, HashKey(strings.TrimSpace(secret)))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !key.Allows(scope) {
-		return errorf(http.StatusForbidden, "API key %q lacks the %s permission", key.Name, scope)
+		return nil, errorf(http.StatusForbidden, "API key %q lacks the %s permission", key.Name, scope)
 	}
-	return nil
+	return key, nil
 }
 
 func (c *keyCache) lookup(r *http.Request, hash string) (*hookflow.APIKey, error) {

@@ -246,6 +246,16 @@ type messagesSendRequest struct {
 
 type messagesEnvelope struct {
 	Webhook *webhookObject `json:"webhook"`
+	// The other channels of Braze's messages object are read only to
+	// refuse them by name.
+	AndroidPush json.RawMessage `json:"android_push"`
+	ApplePush   json.RawMessage `json:"apple_push"`
+	ContentCard json.RawMessage `json:"content_card"`
+	Email       json.RawMessage `json:"email"`
+	KindlePush  json.RawMessage `json:"kindle_push"`
+	SMS         json.RawMessage `json:"sms"`
+	WebPush     json.RawMessage `json:"web_push"`
+	WhatsApp    json.RawMessage `json:"whats_app"`
 }
 
 // webhookObject is Braze's webhook object.
@@ -285,6 +295,11 @@ func (s *Server) messagesSend(r *http.Request) (int, any, error) {
 // checkMessagesSend validates a /messages/send request and returns its
 // webhook and send.
 func (s *Server) checkMessagesSend(req messagesSendRequest) (hookflow.Webhook, trigger.Send, error) {
+	if req.Messages != nil {
+		if ch := req.Messages.unsupportedChannel(); ch != "" {
+			return hookflow.Webhook{}, trigger.Send{}, hookflow.Invalid("messages."+ch, "is not supported: Hookflow sends webhooks only")
+		}
+	}
 	if req.Messages == nil || req.Messages.Webhook == nil {
 		return hookflow.Webhook{}, trigger.Send{}, hookflow.Invalid("messages.webhook", "is required: Hookflow sends webhooks only (email, push and SMS messages are not supported)")
 	}

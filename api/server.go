@@ -57,6 +57,9 @@ type Config struct {
 	// SchedulePoll is the longest RunSchedules sleeps between looks for
 	// due schedules. Default 1s.
 	SchedulePoll time.Duration
+	// RateLimitPerHour is how many requests one key may make per clock
+	// hour, counted on each node. Default DefaultRateLimitPerHour.
+	RateLimitPerHour int
 }
 
 // Server holds what the handlers need.
@@ -69,13 +72,20 @@ type Server struct {
 	keys    *keyCache
 	// scheduleWake wakes RunSchedules when a schedule is created or moved.
 	scheduleWake chan struct{}
+	// limiter counts requests per key; sendIDs counts /sends/id/create.
+	limiter *RateLimiter
+	sendIDs sendIDQuota
 }
 
 // New returns a Server.
 func New(c Config) *Server {
+	if c.RateLimitPerHour <= 0 {
+		c.RateLimitPerHour = DefaultRateLimitPerHour
+	}
 	return &Server{
 		Config: c, store: c.Store, enqueue: c.Enqueue, clock: c.Clock, log: c.Log,
 		keys: newKeyCache(c.Store, c.Clock), scheduleWake: make(chan struct{}, 1),
+		limiter: NewRateLimiter(c.RateLimitPerHour),
 	}
 }
 
@@ -108,6 +118,15 @@ func (s *Server) Handler() http.Handler {
 	route("POST /messages/schedule/update", hookflow.ScopeMessagesScheduleUpdate, s.updateMessagesSchedule)
 	route("POST /messages/schedule/delete", hookflow.ScopeMessagesScheduleDelete, s.deleteMessagesSchedule)
 	route("GET /messages/scheduled_broadcasts", hookflow.ScopeScheduledBroadcasts, s.scheduledBroadcasts)
+	route("GET /campaigns/list", hookflow.ScopeCampaignsList, s.brazeCampaignsList)
+	route("GET /campaigns/details", hookflow.ScopeCampaignsDetails, s.brazeCampaignDetails)
+	route("GET /campaigns/data_series", hookflow.ScopeCampaignsDataSeries, s.brazeCampaignDataSeries)
+	route("POST /sends/id/create", hookflow.ScopeSendsIDCreate, s.brazeSendIDCreate)
+	route("GET /sends/data_series", hookflow.ScopeSendsDataSeries, s.brazeSendsDataSeries)
+	route("POST /transactional/v1/campaigns/{campaign_id}/send", hookflow.ScopeTransactionalSend, s.brazeTransactionalSend)
+	for _, f := range unsupportedFamilies {
+		mux.Handle(f.prefix, s.unsupported(f.why))
+	}
 
 	route("POST /v1/campaigns", hookflow.ScopeCampaignsWrite, s.createCampaign)
 	route("GET /v1/campaigns", hookflow.ScopeCampaignsRead, s.listCampaigns)
@@ -145,7 +164,7 @@ func (s *Server) Handler() http.Handler {
 // returns as JSON.
 func (s *Server) authorized(scope string, h func(*http.Request) (int, any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.keys.check(r, scope); err != nil {
+		if err := s.admit(w, r, scope); err != nil {
 			writeError(w, s.log, err)
 			return
 		}

@@ -92,7 +92,7 @@ func TestAPIMessagesSendErrors(t *testing.T) {
 	}{
 		{"email only", map[string]any{"external_user_ids": []any{"u1"},
 			"messages": map[string]any{"email": map[string]any{"subject": "x"}}},
-			`unknown field "email"`},
+			"messages.email: is not supported: Hookflow sends webhooks only"},
 		{"no messages", map[string]any{"external_user_ids": []any{"u1"}},
 			"messages.webhook: is required: Hookflow sends webhooks only (email, push and SMS messages are not supported)"},
 		{"bad method", hook("request_method", "PATCH"),

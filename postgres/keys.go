@@ -22,17 +22,21 @@ func (s *Store) CreateKey(ctx context.Context, k *hookflow.APIKey) error {
 	if err != nil {
 		return fmt.Errorf("encoding scopes of key %s: %w", k.ID, err)
 	}
+	ips, err := json.Marshal(nonNil(k.AllowedIPs))
+	if err != nil {
+		return fmt.Errorf("encoding allowed IPs of key %s: %w", k.ID, err)
+	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO api_keys
-		(id, name, hash, prefix, scopes, created_at, revoked_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		k.ID, k.Name, k.Hash, k.Prefix, string(scopes), k.CreatedAt, nullTime(k.RevokedAt))
+		(id, name, hash, prefix, scopes, created_at, revoked_at, allowed_ips)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		k.ID, k.Name, k.Hash, k.Prefix, string(scopes), k.CreatedAt, nullTime(k.RevokedAt), string(ips))
 	if err != nil {
 		return fmt.Errorf("inserting key %s: %w", k.ID, mapErr(err))
 	}
 	return nil
 }
 
-const keyColumns = `id, name, hash, prefix, scopes, created_at, revoked_at`
+const keyColumns = `id, name, hash, prefix, scopes, created_at, revoked_at, allowed_ips`
 
 // KeyByHash returns the key, not revoked, whose secret hashes to hash.
 func (s *Store) KeyByHash(ctx context.Context, hash string) (*hookflow.APIKey, error) {
@@ -63,14 +67,20 @@ func (s *Store) ListKeys(ctx context.Context) ([]*hookflow.APIKey, error) {
 
 func scanKey(r pgx.Row) (*hookflow.APIKey, error) {
 	var k hookflow.APIKey
-	var scopes string
+	var scopes, ips string
 	var revoked pgtype.Timestamptz
-	err := r.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &scopes, &k.CreatedAt, &revoked)
+	err := r.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &scopes, &k.CreatedAt, &revoked, &ips)
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(scopes), &k.Scopes); err != nil {
 		return nil, fmt.Errorf("decoding scopes of key %s: %w", k.ID, err)
+	}
+	if err := json.Unmarshal([]byte(ips), &k.AllowedIPs); err != nil {
+		return nil, fmt.Errorf("decoding allowed IPs of key %s: %w", k.ID, err)
+	}
+	if len(k.AllowedIPs) == 0 {
+		k.AllowedIPs = nil
 	}
 	k.CreatedAt, k.RevokedAt = utc(k.CreatedAt), fromNull(revoked)
 	return &k, nil
@@ -118,4 +128,12 @@ func (s *Store) GetAPIMessage(ctx context.Context, dispatchID string) (*hookflow
 		return nil, fmt.Errorf("decoding api message %s: %w", dispatchID, err)
 	}
 	return &w, nil
+}
+
+// nonNil stores a missing allow-list as an empty JSON array.
+func nonNil(ips []string) []string {
+	if ips == nil {
+		return []string{}
+	}
+	return ips
 }

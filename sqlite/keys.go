@@ -19,18 +19,22 @@ func (s *Store) CreateKey(ctx context.Context, k *hookflow.APIKey) error {
 	if err != nil {
 		return fmt.Errorf("encoding scopes of key %s: %w", k.ID, err)
 	}
+	ips, err := json.Marshal(nonNil(k.AllowedIPs))
+	if err != nil {
+		return fmt.Errorf("encoding allowed IPs of key %s: %w", k.ID, err)
+	}
 	_, err = s.write.ExecContext(ctx, `INSERT INTO api_keys
-		(id, name, hash, prefix, scopes, created_at, revoked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		(id, name, hash, prefix, scopes, created_at, revoked_at, allowed_ips)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Name, k.Hash, k.Prefix, string(scopes),
-		micros(k.CreatedAt), micros(k.RevokedAt))
+		micros(k.CreatedAt), micros(k.RevokedAt), string(ips))
 	if err != nil {
 		return fmt.Errorf("inserting key %s: %w", k.ID, mapErr(err))
 	}
 	return nil
 }
 
-const keyColumns = `id, name, hash, prefix, scopes, created_at, revoked_at`
+const keyColumns = `id, name, hash, prefix, scopes, created_at, revoked_at, allowed_ips`
 
 // KeyByHash returns the key, not revoked, whose secret hashes to hash.
 func (s *Store) KeyByHash(ctx context.Context, hash string) (*hookflow.APIKey, error) {
@@ -65,14 +69,20 @@ func (s *Store) ListKeys(ctx context.Context) ([]*hookflow.APIKey, error) {
 
 func scanKey(r scanner) (*hookflow.APIKey, error) {
 	var k hookflow.APIKey
-	var scopes string
+	var scopes, ips string
 	var created, revoked int64
-	err := r.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &scopes, &created, &revoked)
+	err := r.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &scopes, &created, &revoked, &ips)
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(scopes), &k.Scopes); err != nil {
 		return nil, fmt.Errorf("decoding scopes of key %s: %w", k.ID, err)
+	}
+	if err := json.Unmarshal([]byte(ips), &k.AllowedIPs); err != nil {
+		return nil, fmt.Errorf("decoding allowed IPs of key %s: %w", k.ID, err)
+	}
+	if len(k.AllowedIPs) == 0 {
+		k.AllowedIPs = nil
 	}
 	k.CreatedAt, k.RevokedAt = fromMicros(created), fromMicros(revoked)
 	return &k, nil
@@ -128,4 +138,12 @@ func (s *Store) GetAPIMessage(ctx context.Context, dispatchID string) (*hookflow
 		return nil, fmt.Errorf("decoding api message %s: %w", dispatchID, err)
 	}
 	return &w, nil
+}
+
+// nonNil stores a missing allow-list as an empty JSON array.
+func nonNil(ips []string) []string {
+	if ips == nil {
+		return []string{}
+	}
+	return ips
 }

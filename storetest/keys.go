@@ -12,7 +12,8 @@ import (
 func testKeys(t *testing.T, s hookflow.Store) {
 	ctx := context.Background()
 	a := &hookflow.APIKey{ID: "k1", Name: "intake", Hash: "hash-1", Prefix: "hf_abc",
-		Scopes: []string{hookflow.ScopeUsersTrack, hookflow.ScopeMessagesSend}, CreatedAt: t0}
+		Scopes: []string{hookflow.ScopeUsersTrack, hookflow.ScopeMessagesSend}, CreatedAt: t0,
+		AllowedIPs: []string{"10.0.0.0/8", "192.168.1.7", "2001:db8::/32"}}
 	b := &hookflow.APIKey{ID: "k2", Name: "admin", Hash: "hash-2", Prefix: "hf_def",
 		Scopes: []string{hookflow.ScopeAll}, CreatedAt: at(time.Minute)}
 	for _, k := range []*hookflow.APIKey{a, b} {

@@ -23,6 +23,9 @@ type keysCreateCmd struct {
 	storeFlags
 	Name   string   `required:"" help:"A name to tell the key apart, e.g. ops."`
 	Scopes []string `default:"all" help:"Comma-separated permissions: ${scopes}." sep:","`
+	// AllowedIPs is kept as one string so ParseAllowedIPs reports the bad
+	// item by name.
+	AllowedIPs string `name:"allowed-ips" help:"Comma-separated CIDRs and addresses callers of this key must come from, e.g. 10.0.0.0/8,203.0.113.7. Default: any."`
 }
 
 func (c *keysCreateCmd) Run() error {
@@ -31,6 +34,10 @@ func (c *keysCreateCmd) Run() error {
 			return fmt.Errorf("unknown scope %q; known scopes: %s", s, strings.Join(hookflow.KnownScopes, ", "))
 		}
 	}
+	ips, err := api.ParseAllowedIPs(c.AllowedIPs)
+	if err != nil {
+		return err
+	}
 	store, err := c.open(false)
 	if err != nil {
 		return err
@@ -38,6 +45,7 @@ func (c *keysCreateCmd) Run() error {
 	defer store.Close()
 
 	key, secret := api.NewKey(c.Name, c.Scopes, time.Now().UTC())
+	key.AllowedIPs = ips
 	if err := store.CreateKey(context.Background(), key); err != nil {
 		return fmt.Errorf("storing key: %w", err)
 	}

@@ -35,6 +35,7 @@ type serveCmd struct {
 	RetryWindow       time.Duration `default:"24h" env:"HOOKFLOW_RETRY_WINDOW" help:"How long after its first attempt a delivery is retried. Default ${default}."`
 	MaxPerHost        int           `default:"32" env:"HOOKFLOW_MAX_PER_HOST" help:"Most attempts in flight to one host, so a slow or failing endpoint cannot take every sender: keep it a small fraction of --concurrency. Default ${default}."`
 	UnhealthyAfter    int           `default:"3000" env:"HOOKFLOW_UNHEALTHY_AFTER" help:"A host with more than this many failures (408, 429, 502, 503, 504, 529, connection errors, timeouts) in a sliding minute is paused for a minute (Braze: 3000). Default ${default}."`
+	RateLimitPerHour  int           `default:"250000" name:"rate-limit-per-hour" env:"HOOKFLOW_RATE_LIMIT_PER_HOUR" help:"API requests one key may make per clock hour, counted on each node; over it the API answers 429 (Braze: 250000). Default ${default}."`
 	AllowDestinations []string      `env:"HOOKFLOW_ALLOW_DESTINATIONS" sep:"," help:"Comma-separated CIDRs and host names webhooks may reach although they are not public, e.g. 127.0.0.0/8,localhost. Default: none."`
 }
 
@@ -87,7 +88,7 @@ func (c *serveCmd) Run() error {
 		Store: store, Enqueue: trigger.New(clock), Waker: snd, Guard: guard, Clock: clock,
 		Log: log.With("component", "api"), Observer: m, Metrics: m.Handler(),
 		Ready:   func(ctx context.Context) error { _, _, err := store.NextDue(ctx); return err },
-		Deliver: client,
+		Deliver: client, RateLimitPerHour: c.RateLimitPerHour,
 	})
 
 	if l, ok := store.(listener); ok {
