@@ -57,7 +57,7 @@ var clusterFlags = []string{
 func TestClusterNodeKilledMidRequest(t *testing.T) {
 	needBinary(t)
 	needProcNet(t)
-	dbURL := clusterSchemaURL(t)
+	dbURL := schemaURL(t, "hf_cluster_")
 	start := time.Now()
 
 	rec := newArrivals()
@@ -499,10 +499,11 @@ func pgServerURL() string {
 	return "postgres://127.0.0.1:5432/test"
 }
 
-// clusterSchemaURL returns the database URL with a fresh schema in its
-// search_path, dropped at cleanup. It skips t when PostgreSQL does not
-// answer, unless HOOKFLOW_REQUIRE_POSTGRES=1 makes that a failure.
-func clusterSchemaURL(t *testing.T) string {
+// schemaURL returns the database URL with a fresh schema, named with
+// prefix, in its search_path, dropped at cleanup. It skips t when
+// PostgreSQL does not answer, unless HOOKFLOW_REQUIRE_POSTGRES=1 makes that
+// a failure.
+func schemaURL(t *testing.T, prefix string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -520,7 +521,7 @@ func clusterSchemaURL(t *testing.T) string {
 
 	var b [6]byte
 	rand.Read(b[:])
-	schema := "hf_cluster_" + hex.EncodeToString(b[:])
+	schema := prefix + hex.EncodeToString(b[:])
 	u, err := url.Parse(pgServerURL())
 	if err != nil {
 		t.Fatal(err)

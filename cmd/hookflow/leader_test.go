@@ -2,16 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/hookflow/hookflow/receiver"
 )
@@ -28,7 +22,7 @@ const scheduleBound = 3 * time.Second
 // than due + scheduleBound.
 func TestLeaderHandOverSendsScheduleOnTime(t *testing.T) {
 	needBinary(t)
-	dbURL := leaderSchemaURL(t)
+	dbURL := schemaURL(t, "hf_leader_")
 	rcv, err := receiver.Start(receiver.Always(http.StatusOK))
 	if err != nil {
 		t.Fatal(err)
@@ -99,53 +93,4 @@ func TestLeaderHandOverSendsScheduleOnTime(t *testing.T) {
 	if len(out.Deliveries) != 1 || out.Deliveries[0].Attempts != 1 || rcv.Count() != 1 {
 		t.Errorf("%d deliveries (%+v) and %d requests; want one of each", len(out.Deliveries), out.Deliveries, rcv.Count())
 	}
-}
-
-// leaderSchemaURL returns the test server's URL (HOOKFLOW_TEST_DATABASE_URL,
-// or the local database "test") with a fresh schema in its search_path,
-// dropped at cleanup. It skips t when PostgreSQL does not answer, unless
-// HOOKFLOW_REQUIRE_POSTGRES=1 makes that a failure.
-func leaderSchemaURL(t *testing.T) string {
-	t.Helper()
-	server := os.Getenv("HOOKFLOW_TEST_DATABASE_URL")
-	if server == "" {
-		server = "postgres://127.0.0.1:5432/test"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, server)
-	if err != nil {
-		if os.Getenv("HOOKFLOW_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("postgres at %s: %v", server, err)
-		}
-		t.Skipf("postgres at %s not reachable: %v", server, err)
-	}
-	conn.Close(ctx)
-
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "hf_leader_" + hex.EncodeToString(b[:])
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-
-	// Registered before the nodes start, this cleanup runs after they are
-	// killed, so no node recreates what it drops.
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, server)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return u.String()
 }
