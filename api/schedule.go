@@ -10,8 +10,8 @@ import (
 	"github.com/hookflow/hookflow"
 )
 
-// scheduleObject is Braze's schedule object. Hookflow runs every schedule
-// at one UTC instant: in_local_time and at_optimal_time are refused.
+// scheduleObject is Braze's schedule object. With in_local_time, time is a
+// wall-clock time sent at in each user's zone; at_optimal_time is refused.
 type scheduleObject struct {
 	Time          string `json:"time"`
 	InLocalTime   bool   `json:"in_local_time"`
@@ -49,27 +49,40 @@ type successResponse struct {
 // without a zone is UTC, as Braze reads it.
 var scheduleTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04"}
 
-// dueAt validates a schedule object and returns its time in UTC, to the
-// microsecond that stores keep.
-func (s *Server) dueAt(o *scheduleObject) (time.Time, error) {
+// when validates a schedule object and returns when it is due, in UTC to
+// the microsecond that stores keep, and for in_local_time its wall-clock
+// time.
+func (s *Server) when(o *scheduleObject) (scheduleWhen, error) {
 	switch {
 	case o == nil:
-		return time.Time{}, hookflow.Invalid("schedule", "is required")
-	case o.InLocalTime:
-		return time.Time{}, hookflow.Invalid("schedule.in_local_time", "is not supported yet: Hookflow sends a schedule at one UTC time to every recipient")
+		return scheduleWhen{}, hookflow.Invalid("schedule", "is required")
 	case o.AtOptimalTime:
-		return time.Time{}, hookflow.Invalid("schedule.at_optimal_time", "is not supported: Hookflow sends a schedule at one UTC time to every recipient")
+		return scheduleWhen{}, hookflow.Invalid("schedule.at_optimal_time", "is not supported: Hookflow has no per-user optimal time; use time, with in_local_time for each user's zone")
 	case o.Time == "":
-		return time.Time{}, hookflow.Invalid("schedule.time", "is required")
+		return scheduleWhen{}, hookflow.Invalid("schedule.time", "is required")
 	}
 	t, err := parseScheduleTime(o.Time)
 	if err != nil {
-		return time.Time{}, err
+		return scheduleWhen{}, err
+	}
+	if o.InLocalTime {
+		return localWhen(t, s.clock.Now())
 	}
 	if t.Before(s.clock.Now()) {
-		return time.Time{}, hookflow.Invalid("schedule.time", "is in the past")
+		return scheduleWhen{}, hookflow.Invalid("schedule.time", "is in the past")
 	}
-	return t, nil
+	return scheduleWhen{due: t}, nil
+}
+
+// setWhen gives sc the due time of w and marks its request as local-time
+// or not.
+func setWhen(sc *hookflow.Schedule, w scheduleWhen) error {
+	body, err := withLocalTime(sc.Request, w.wall)
+	if err != nil {
+		return err
+	}
+	sc.Request, sc.DueAt = body, w.due
+	return nil
 }
 
 func parseScheduleTime(v string) (time.Time, error) {
@@ -113,7 +126,7 @@ func (s *Server) createMessagesSchedule(r *http.Request) (int, any, error) {
 
 // createSchedule stores a validated send request to run at o's time.
 func (s *Server) createSchedule(r *http.Request, kind, campaignID string, send any, o *scheduleObject) (int, any, error) {
-	due, err := s.dueAt(o)
+	w, err := s.when(o)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -124,15 +137,18 @@ func (s *Server) createSchedule(r *http.Request, kind, campaignID string, send a
 	now := s.clock.Now()
 	sc := &hookflow.Schedule{
 		ID: hookflow.NewScheduleID(), Kind: kind, CampaignID: campaignID,
-		DispatchID: hookflow.NewDispatchID(), Request: body, DueAt: due,
+		DispatchID: hookflow.NewDispatchID(), Request: body,
 		State: hookflow.ScheduleScheduled, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := setWhen(sc, w); err != nil {
+		return 0, nil, err
 	}
 	if err := s.store.CreateSchedule(r.Context(), sc); err != nil {
 		return 0, nil, fmt.Errorf("storing schedule: %w", err)
 	}
 	s.wakeSchedules()
 	s.log.Info("schedule created", "schedule_id", sc.ID, "dispatch_id", sc.DispatchID,
-		"campaign_id", campaignID, "due_at", due)
+		"campaign_id", campaignID, "due_at", sc.DueAt, "in_local_time", !w.wall.IsZero())
 	return http.StatusCreated, scheduleResponse{DispatchID: sc.DispatchID, ScheduleID: sc.ID, Message: "success"}, nil
 }
 
@@ -151,7 +167,11 @@ func (s *Server) updateTriggerSchedule(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if sc.DueAt, err = s.dueAt(req.Schedule); err != nil {
+	w, err := s.when(req.Schedule)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := setWhen(sc, w); err != nil {
 		return 0, nil, err
 	}
 	return s.saveSchedule(r, sc)
@@ -175,13 +195,19 @@ func (s *Server) updateMessagesSchedule(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if req.Schedule != nil {
-		if sc.DueAt, err = s.dueAt(req.Schedule); err != nil {
+	// The messages change first: replaceMessages keeps a local-time mark
+	// that a new schedule then sets or clears.
+	if req.Messages != nil {
+		if sc.Request, err = s.replaceMessages(sc.Request, req.Messages); err != nil {
 			return 0, nil, err
 		}
 	}
-	if req.Messages != nil {
-		if sc.Request, err = s.replaceMessages(sc.Request, req.Messages); err != nil {
+	if req.Schedule != nil {
+		w, err := s.when(req.Schedule)
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := setWhen(sc, w); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -191,6 +217,10 @@ func (s *Server) updateMessagesSchedule(r *http.Request) (int, any, error) {
 // replaceMessages returns a stored /messages/send body with new messages,
 // validated as a whole.
 func (s *Server) replaceMessages(stored json.RawMessage, m *messagesEnvelope) (json.RawMessage, error) {
+	stored, wall, err := splitLocalTime(stored)
+	if err != nil {
+		return nil, err
+	}
 	var send messagesSendRequest
 	if err := json.Unmarshal(stored, &send); err != nil {
 		return nil, fmt.Errorf("decoding stored request: %w", err)
@@ -203,7 +233,7 @@ func (s *Server) replaceMessages(stored json.RawMessage, m *messagesEnvelope) (j
 	if err != nil {
 		return nil, fmt.Errorf("encoding scheduled request: %w", err)
 	}
-	return body, nil
+	return withLocalTime(body, wall)
 }
 
 func (s *Server) saveSchedule(r *http.Request, sc *hookflow.Schedule) (int, any, error) {
@@ -339,6 +369,11 @@ func (s *Server) scheduledBroadcasts(r *http.Request) (int, any, error) {
 		b := scheduledBroadcast{
 			ID: sc.ID, Type: "Message", Tags: []string{}, ScheduleType: "UTC",
 			NextSendTime: sc.DueAt.Format(time.RFC3339Nano), ScheduleID: sc.ID, DispatchID: sc.DispatchID,
+		}
+		// A local-time schedule is listed at the instant it first occurs,
+		// which is what end_time compares.
+		if _, wall, err := splitLocalTime(sc.Request); err == nil && !wall.IsZero() {
+			b.ScheduleType = "local_time_zones"
 		}
 		if sc.Kind == hookflow.ScheduleCampaign {
 			b.ID, b.Type = sc.CampaignID, "Campaign"

@@ -94,7 +94,7 @@ func (s *Server) runOneSchedule(ctx context.Context) (bool, error) {
 			return err
 		}
 		sc = due[0]
-		res, err = s.expandSchedule(tx, sc)
+		res, err = s.expandSchedule(tx, sc, now)
 		if msg, ok := refusal(err); ok {
 			res, failure = nil, msg
 		} else if err != nil {
@@ -120,29 +120,37 @@ func (s *Server) runOneSchedule(ctx context.Context) (bool, error) {
 // expandSchedule enqueues a schedule's deliveries under its dispatch id.
 // Its request is validated again: the campaign, the destination guard or
 // the signing rules may have changed since it was created.
-func (s *Server) expandSchedule(tx hookflow.Tx, sc *hookflow.Schedule) (*trigger.SendResult, error) {
+func (s *Server) expandSchedule(tx hookflow.Tx, sc *hookflow.Schedule, now time.Time) (*trigger.SendResult, error) {
+	body, wall, err := splitLocalTime(sc.Request)
+	if err != nil {
+		return nil, err
+	}
+	var dueAt func(u *hookflow.User) time.Time
+	if !wall.IsZero() {
+		dueAt = localDueAt(wall, now)
+	}
 	switch sc.Kind {
 	case hookflow.ScheduleCampaign:
 		var req triggerSendRequest
-		if err := decodeBytes(sc.Request, &req); err != nil {
+		if err := decodeBytes(body, &req); err != nil {
 			return nil, err
 		}
 		send, err := s.checkTriggerSend(req)
 		if err != nil {
 			return nil, err
 		}
-		send.DispatchID = sc.DispatchID
+		send.DispatchID, send.DueAt = sc.DispatchID, dueAt
 		return s.sendCampaign(tx, req.CampaignID, send)
 	case hookflow.ScheduleMessage:
 		var req messagesSendRequest
-		if err := decodeBytes(sc.Request, &req); err != nil {
+		if err := decodeBytes(body, &req); err != nil {
 			return nil, err
 		}
 		w, send, err := s.checkMessagesSend(req)
 		if err != nil {
 			return nil, err
 		}
-		send.DispatchID = sc.DispatchID
+		send.DispatchID, send.DueAt = sc.DispatchID, dueAt
 		return s.enqueue.MessageSend(tx, w, send)
 	}
 	return nil, hookflow.Invalid("kind", "unknown schedule kind %q", sc.Kind)

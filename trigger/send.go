@@ -3,6 +3,7 @@ package trigger
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hookflow/hookflow"
 	"github.com/hookflow/hookflow/filter"
@@ -20,6 +21,11 @@ type Send struct {
 	Recipients        []Recipient
 	Broadcast         bool
 	Audience          *filter.Audience
+	// DueAt, when set, gives each recipient's delivery its due time (a
+	// local-time schedule sends at one wall-clock time in every user's
+	// zone); a zero time skips the recipient, counted in Skipped. Nil
+	// sends every delivery at once.
+	DueAt func(u *hookflow.User) time.Time
 }
 
 // Recipient is one entry of recipients[].
@@ -90,6 +96,13 @@ func (e *Enqueuer) send(tx hookflow.Tx, s Send, ok accept) (*SendResult, error) 
 			return nil
 		}
 		d := newDelivery("", u, s.DispatchID, e.clock.Now())
+		if s.DueAt != nil {
+			// Decided before ok, so a skipped user spends no re-eligibility.
+			if d.DueAt = s.DueAt(u); d.DueAt.IsZero() {
+				res.Skipped++
+				return nil
+			}
+		}
 		d.SendID = s.SendID
 		d.Payload.TriggerProperties = props
 		yes, err := ok(d, u)
