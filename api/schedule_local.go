@@ -91,9 +91,13 @@ func splitLocalTime(body json.RawMessage) (json.RawMessage, time.Time, error) {
 // localDueAt returns the per-user due time of a local-time schedule: wall
 // in the user's time_zone attribute (an IANA name; a user without one, or
 // with one Go does not know, gets UTC, where Braze would use the company's
-// zone). A user whose local time has already passed at now is skipped:
-// a message meant for 09:00 is not sent at 15:00 instead.
-func localDueAt(wall, now time.Time) func(u *hookflow.User) time.Time {
+// zone). A user whose local time had already passed when the schedule was
+// made (since: its creation or last update) is skipped: a message meant
+// for 09:00 is not sent at 15:00 instead. A user whose time passed only
+// while the schedule waited for its runner (the first zones fall due at
+// the very moment the schedule does; a leader may be changing hands) is
+// sent at once, late by that wait, rather than lost.
+func localDueAt(wall, since time.Time) func(u *hookflow.User) time.Time {
 	zones := map[string]*time.Location{}
 	return func(u *hookflow.User) time.Time {
 		name, _ := u.Attributes["time_zone"].(string)
@@ -103,7 +107,7 @@ func localDueAt(wall, now time.Time) func(u *hookflow.User) time.Time {
 			zones[name] = loc
 		}
 		at := inZone(wall, loc)
-		if at.Before(now) {
+		if at.Before(since) {
 			return time.Time{}
 		}
 		return at

@@ -127,7 +127,11 @@ func (s *Server) expandSchedule(tx hookflow.Tx, sc *hookflow.Schedule, now time.
 	}
 	var dueAt func(u *hookflow.User) time.Time
 	if !wall.IsZero() {
-		dueAt = localDueAt(wall, now)
+		since := sc.UpdatedAt
+		if since.IsZero() {
+			since = sc.CreatedAt
+		}
+		dueAt = localDueAt(wall, since)
 	}
 	switch sc.Kind {
 	case hookflow.ScheduleCampaign:
