@@ -18,6 +18,13 @@ import (
 // each for at most maxWait, after which it goes back to the queue.
 const maxWait = 2 * time.Second
 
+// maxWaitersPerHost bounds one host's waiters. A host's backlog beyond it
+// goes back to the queue, due a little later, so deliveries to other hosts
+// that fell due meanwhile are claimed ahead of it; without the bound, a
+// busy host's oldest-due backlog filled every claim and a healthy host's
+// new delivery waited behind it (found by the isolation test).
+const maxWaitersPerHost = 16
+
 type waiter struct {
 	o     outgoing
 	since time.Time
@@ -31,7 +38,7 @@ type waiting struct {
 
 // add keeps o waiting for host; false when the wait is full.
 func (w *waiting) add(host string, o outgoing, limit int) bool {
-	if w.count >= limit {
+	if w.count >= limit || len(w.hosts[host]) >= maxWaitersPerHost {
 		return false
 	}
 	if w.hosts == nil {
