@@ -140,6 +140,10 @@ func (e *Engine) renderBlock(ctx lrender.Context) (string, error) {
 		}
 		return "", fmt.Errorf("content block %q: %w", name, serr)
 	}
+	// The block's output was charged as it was written, which bounds a
+	// block that loops; the template that includes it charges it again
+	// when it writes it out, so give this charge back.
+	b.written -= out.Len()
 	return out.String(), nil
 }
 

@@ -23,3 +23,16 @@ func TestRenderBudget(t *testing.T) {
 		t.Fatalf("1,000,000 bytes: %d bytes, %v", len(out), err)
 	}
 }
+
+// A content block's output counts once against the budget, however deeply
+// it is included.
+func TestBudgetCountsBlocksOnce(t *testing.T) {
+	big := strings.Repeat("x", 600<<10)
+	blocks := map[string]string{"big": big, "outer": "{{content_blocks.${big}}}"}
+	d := testData()
+	d.Blocks = func(name string) (string, bool) { s, ok := blocks[name]; return s, ok }
+	out, err := renderRaw(t, "{{content_blocks.${outer}}}", d)
+	if err != nil || len(out) != len(big) {
+		t.Fatalf("600 KiB block included twice deep: %d bytes, %v", len(out), err)
+	}
+}
