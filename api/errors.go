@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/hookflow/hookflow"
@@ -117,9 +118,56 @@ func jsonError(err error) error {
 		if field == "" {
 			field = "request body"
 		}
-		return errorf(http.StatusBadRequest, "%s: expected %s, got JSON %s", field, typ.Type, typ.Value)
+		return errorf(http.StatusBadRequest, "%s: expected %s, got JSON %s", field, jsonKind(typ.Type), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return errorf(http.StatusBadRequest, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return errorf(http.StatusBadRequest, "request body: %v", err)
+}
+
+// jsonKind names what a Go type accepts in JSON terms, so a type error
+// reads "expected an array of strings", not "expected []string".
+func jsonKind(t reflect.Type) string {
+	if t == reflect.TypeFor[json.Number]() {
+		return "number"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "whole number"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		if e := t.Elem(); e.Kind() != reflect.Interface {
+			return "array of " + plural(jsonKind(e))
+		}
+		return "array"
+	case reflect.Map:
+		if e := t.Elem(); e.Kind() != reflect.Interface {
+			return "object of " + plural(jsonKind(e))
+		}
+		return "object"
+	case reflect.Struct:
+		return "object"
+	}
+	return "JSON value"
+}
+
+// plural makes a jsonKind name plural: "string" becomes "strings".
+func plural(kind string) string {
+	switch {
+	case kind == "true or false":
+		return "booleans"
+	case strings.HasPrefix(kind, "array"), strings.HasPrefix(kind, "object"):
+		if head, tail, ok := strings.Cut(kind, " of "); ok {
+			return head + "s of " + tail
+		}
+	}
+	return kind + "s"
 }

@@ -252,7 +252,7 @@ func TestReplayRefusals(t *testing.T) {
 		{map[string]any{"since": "yesterday"}, `since: must be an RFC 3339 time such as 2026-12-03T18:00:00Z, not "yesterday"`},
 		{map[string]any{"since": "2026-12-03T10:00:00Z", "until": "2026-12-03T09:00:00Z"}, "until: must be after since"},
 		{map[string]any{"campaign": id}, `unknown field "campaign"`},
-		{map[string]any{"status": "403"}, "status: expected int, got JSON string"},
+		{map[string]any{"status": "403"}, "status: expected whole number, got JSON string"},
 	}
 	for _, tt := range tests {
 		status, body := sys.Do("POST", "/v1/deliveries/replay", tt.body)
