@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hookflow/hookflow"
@@ -325,7 +326,34 @@ func (s *Server) checkMessagesSend(req messagesSendRequest) (hookflow.Webhook, t
 		rs = append(rs, recipientInput{UserAlias: &req.UserAliases[i]})
 	}
 	send, err := s.buildSend(req.SendID, nil, req.Broadcast, req.Audience, rs)
-	return w, send, err
+	return w, send, messagesRecipientError(err, len(req.ExternalUserIDs))
+}
+
+// messagesRecipientError renames the recipients[] of a buildSend error to
+// the fields /messages/send has: external_user_ids (the first ids ones)
+// and user_aliases.
+func messagesRecipientError(err error, ids int) error {
+	var ve *hookflow.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	switch ve.Field {
+	case "recipients":
+		return hookflow.Invalid("external_user_ids", "or user_aliases are required unless broadcast is true or an audience is given")
+	case "broadcast":
+		return hookflow.Invalid("broadcast", "cannot be true when external_user_ids or user_aliases are given")
+	}
+	rest, ok := strings.CutPrefix(ve.Field, "recipients[")
+	if !ok {
+		return err
+	}
+	num, rest, _ := strings.Cut(rest, "]")
+	i, _ := strconv.Atoi(num)
+	if i < ids {
+		return hookflow.Invalid(fmt.Sprintf("external_user_ids[%d]", i), "must be a non-empty external id")
+	}
+	rest = strings.TrimPrefix(rest, ".user_alias")
+	return &hookflow.ValidationError{Field: fmt.Sprintf("user_aliases[%d]%s", i-ids, rest), Reason: ve.Reason}
 }
 
 // toWebhook converts Braze's webhook object. A string body is sent as raw

@@ -12,7 +12,7 @@ import (
 
 func TestAPIMessagesSend(t *testing.T) {
 	e := apStart(t)
-	e.sys.Track(`{"attributes":[{"external_id":"u1","first_name":"Ana"},{"external_id":"u2","first_name":"Bo"},
+	e.sys.Track(`{"attributes":[{"external_id":"u1","first_name":"Ana"},{"external_id":"u2","first_name":"Bo","tier":"gold"},
 		{"user_alias":{"alias_name":"a1","alias_label":"crm"},"first_name":"Al"}]}`)
 
 	tests := []struct {
@@ -38,6 +38,17 @@ func TestAPIMessagesSend(t *testing.T) {
 			map[string]any{"url": e.rcv.URL() + "/g?u={{${user_id}}}", "request_method": "GET"},
 			map[string]any{"external_user_ids": []any{"u2"}, "user_aliases": []any{map[string]any{"alias_name": "a1", "alias_label": "crm"}}},
 			"GET /g?u=   \nGET /g?u=u2   "},
+		{"broadcast",
+			map[string]any{"url": e.rcv.URL() + "/b", "request_method": "POST",
+				"request_headers": map[string]any{"Content-Type": "text/plain"}, "body": "{{${first_name}}}"},
+			map[string]any{"broadcast": true},
+			"POST /b text/plain  Al\nPOST /b text/plain  Ana\nPOST /b text/plain  Bo"},
+		{"audience",
+			map[string]any{"url": e.rcv.URL() + "/a", "request_method": "POST",
+				"request_headers": map[string]any{"Content-Type": "text/plain"}, "body": "{{${first_name}}}"},
+			map[string]any{"audience": map[string]any{"custom_attribute": map[string]any{
+				"custom_attribute_name": "tier", "comparison": "equals", "value": "gold"}}},
+			"POST /a text/plain  Bo"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +95,15 @@ func TestAPIMessagesSendErrors(t *testing.T) {
 	}
 	manyBody := hook()
 	manyBody["external_user_ids"] = many
+	// users replaces the recipients of a valid request.
+	users := func(kv ...any) map[string]any {
+		b := hook()
+		delete(b, "external_user_ids")
+		for i := 0; i+1 < len(kv); i += 2 {
+			b[kv[i].(string)] = kv[i+1]
+		}
+		return b
+	}
 
 	tests := []struct {
 		name    string
@@ -109,6 +129,17 @@ func TestAPIMessagesSendErrors(t *testing.T) {
 			`messages.webhook.body: line 1: unterminated "if" block in {% if %}`},
 		{"header template error", hook("request_headers", map[string]any{"A": "ok", "X-Bad": "{{ x | }}"}),
 			`messages.webhook.request_headers["X-Bad"]: line 1: syntax error in "x |" in {{ x |}}`},
+		{"no users", users(),
+			"external_user_ids: or user_aliases are required unless broadcast is true or an audience is given"},
+		{"broadcast and users", users("broadcast", true, "external_user_ids", []any{"u1"}),
+			"broadcast: cannot be true when external_user_ids or user_aliases are given"},
+		{"empty external id", users("external_user_ids", []any{"u1", ""}),
+			"external_user_ids[1]: must be a non-empty external id"},
+		{"alias without label", users("external_user_ids", []any{"u1"},
+			"user_aliases", []any{map[string]any{"alias_name": "a"}}),
+			"user_aliases[0]: needs both alias_name and alias_label"},
+		{"ids not an array", users("external_user_ids", "u1"),
+			"external_user_ids: expected array of strings, got JSON string"},
 		{"51 users", manyBody,
 			"external_user_ids: and user_aliases name 51 users; at most 50 are allowed per request"},
 	}
