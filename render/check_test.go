@@ -46,8 +46,14 @@ func TestCheckRejects(t *testing.T) {
 		reason string // a substring of the reason
 	}{
 		{"R4 bad if in the raw body", rawWebhook("{% if %}oops{% endif %}"), "webhook.body_raw", "line 1: "},
-		{"unknown filter in output", rawWebhook("{{ ${first_name} | upcas }}"), "webhook.body_raw", `unknown filter "upcas"`},
-		{"unknown filter in a tag", rawWebhook("{% assign x = 1 | plus: 1 | nope %}"), "webhook.body_raw", `unknown filter "nope"`},
+		{"unknown filter in output", rawWebhook("{{ ${first_name} | upcas }}"), "webhook.body_raw", `line 1: unknown filter "upcas"`},
+		{"unknown filter in a tag", rawWebhook("{% assign x = 1 | plus: 1 | nope %}"), "webhook.body_raw", `line 1: unknown filter "nope"`},
+		{"unknown filter on a later line", rawWebhook("{{ 'a\nb|c' | upcase }}\n{{ x |\n nope }}"), "webhook.body_raw",
+			`line 4: unknown filter "nope"`},
+		{"stray end tag", rawWebhook("a\n{% endif %}"), "webhook.body_raw",
+			"line 2: endif without a matching opening tag in {% endif %}"},
+		{"crossed end tag", rawWebhook("{% for x in y %}{% endif %}"), "webhook.body_raw",
+			"line 1: endif does not close the open {% for %} in {% endif %}"},
 		{"R4 error on a later line", rawWebhook("{\n  \"a\": 1,\n  \"b\": {% if %}x{% endif %}\n}"), "webhook.body_raw", "line 3: "},
 		{"unclosed tag", rawWebhook("a\n{% if x %}b"), "webhook.body_raw", "line 2: "},
 		{"unclosed output", rawWebhook("a\nb\n{{ x"), "webhook.body_raw", "line 3: "},

@@ -114,6 +114,11 @@ var (
 	liquidPrefix = regexp.MustCompile(`^Liquid error(?: \(line \d+\))?: `)
 	rootLookup   = regexp.MustCompile(rootName + `\[\\?["']([^"'\\]*)\\?["']\]`)
 	showCall     = regexp.MustCompile(`\s*\|\s*` + showFilter + `\s*`)
+	// strayEnd and crossedEnd are osteele/liquid's reasons for an end tag
+	// with no block open or another block open, which name no parent:
+	// "endif not inside  in" and "endif not inside ; immediate parent is for".
+	strayEnd   = regexp.MustCompile(`^(end\w+) not inside  in`)
+	crossedEnd = regexp.MustCompile(`^(end\w+) not inside ; immediate parent is (\w+) in`)
 )
 
 // parse compiles one template, reporting a problem as a ValidationError on
@@ -128,8 +133,8 @@ func (e *Engine) parse(field, src string) (part, error) {
 	if serr != nil {
 		return part{}, &hookflow.ValidationError{Field: field, Reason: liquidReason(serr)}
 	}
-	if name := unknownFilter(src, e.filters); name != "" {
-		return part{}, &hookflow.ValidationError{Field: field, Reason: fmt.Sprintf("unknown filter %q", name)}
+	if name, line := unknownFilter(src, e.filters); name != "" {
+		return part{}, &hookflow.ValidationError{Field: field, Reason: fmt.Sprintf("line %d: unknown filter %q", line, name)}
 	}
 	return part{field: field, tpl: tpl}, nil
 }
@@ -140,6 +145,8 @@ func liquidReason(err liquid.SourceError) string {
 	msg = showCall.ReplaceAllString(msg, "")
 	msg = strings.Replace(msg, `syntax error in "" in`, "missing expression in", 1)
 	msg = rootLookup.ReplaceAllString(msg, "$${$1}")
+	msg = strayEnd.ReplaceAllString(msg, "$1 without a matching opening tag in")
+	msg = crossedEnd.ReplaceAllString(msg, "$1 does not close the open {% $2 %} in")
 	line := err.LineNumber()
 	if line < 1 {
 		line = 1

@@ -79,19 +79,26 @@ var (
 	filterCall    = regexp.MustCompile(`\|\s*([A-Za-z_][A-Za-z0-9_]*)`)
 )
 
-// unknownFilter returns the first filter src uses that no one defines, or
-// "". osteele/liquid only notices an undefined filter when it runs, which
-// would fail every send of a template saved without complaint.
-func unknownFilter(src string, known map[string]bool) string {
-	for _, markup := range liquidMarkup.FindAllString(src, -1) {
-		markup = quotedLiteral.ReplaceAllString(markup, "''")
-		for _, m := range filterCall.FindAllStringSubmatch(markup, -1) {
-			if !known[m[1]] {
-				return m[1]
+// unknownFilter returns the first filter src uses that no one defines, and
+// the line it is on, or "". osteele/liquid only notices an undefined filter
+// when it runs, which would fail every send of a template saved without
+// complaint.
+func unknownFilter(src string, known map[string]bool) (string, int) {
+	for _, loc := range liquidMarkup.FindAllStringIndex(src, -1) {
+		markup := quotedLiteral.ReplaceAllStringFunc(src[loc[0]:loc[1]], blankQuoted)
+		for _, m := range filterCall.FindAllStringSubmatchIndex(markup, -1) {
+			if name := markup[m[2]:m[3]]; !known[name] {
+				return name, lineAt(src, loc[0]) + strings.Count(markup[:m[2]], "\n")
 			}
 		}
 	}
-	return ""
+	return "", 0
+}
+
+// blankQuoted empties a quoted literal but keeps its newlines, so offsets
+// into the markup still count the author's lines.
+func blankQuoted(q string) string {
+	return "''" + strings.Repeat("\n", strings.Count(q, "\n"))
 }
 
 // defaultFilter gives the fallback for nil, false, "" and an empty array
