@@ -183,7 +183,11 @@ func (s *Server) getCampaign(r *http.Request) (int, any, error) {
 }
 
 func (s *Server) listCampaigns(r *http.Request) (int, any, error) {
-	f := hookflow.CampaignFilter{State: r.URL.Query().Get("state")}
+	q := r.URL.Query()
+	if err := knownParams(q, "state"); err != nil {
+		return 0, nil, err
+	}
+	f := hookflow.CampaignFilter{State: q.Get("state")}
 	switch f.State {
 	case "", hookflow.CampaignActive, hookflow.CampaignPaused, hookflow.CampaignArchived:
 	default:

@@ -2,8 +2,11 @@ package api
 
 import (
 	"errors"
+	"maps"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -110,6 +113,9 @@ func (s *Server) listDeliveries(r *http.Request) (int, any, error) {
 
 func deliveryFilter(r *http.Request) (hookflow.DeliveryFilter, error) {
 	q := r.URL.Query()
+	if err := knownParams(q, "campaign_id", "user_id", "state", "dispatch_id", "since", "until", "limit", "before"); err != nil {
+		return hookflow.DeliveryFilter{}, err
+	}
 	f := hookflow.DeliveryFilter{
 		CampaignID: q.Get("campaign_id"),
 		UserID:     q.Get("user_id"),
@@ -191,4 +197,15 @@ func redacted(hs []hookflow.Header) []hookflow.Header {
 		}
 	}
 	return out
+}
+
+// knownParams refuses a query parameter not among names: a misspelt filter
+// (campaign= for campaign_id=) would otherwise list everything, unfiltered.
+func knownParams(q url.Values, names ...string) error {
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		if !slices.Contains(names, name) {
+			return hookflow.Invalid(name, "is not a parameter here; use %s", strings.Join(names, ", "))
+		}
+	}
+	return nil
 }

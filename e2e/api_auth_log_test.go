@@ -184,6 +184,7 @@ func TestAPIDeliveryLog(t *testing.T) {
 		{"limit=0", "limit: must be a number from 1 to 1000"},
 		{"limit=1001", "limit: must be a number from 1 to 1000"},
 		{"limit=ten", "limit: must be a number from 1 to 1000"},
+		{"campaign=cmp_x", "campaign: is not a parameter here; use campaign_id, user_id, state, dispatch_id, since, until, limit, before"},
 	} {
 		status, body := e.sys.Do("GET", "/v1/deliveries?"+tt.query, nil)
 		apError(t, status, body, 400, tt.message)

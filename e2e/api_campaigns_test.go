@@ -67,6 +67,8 @@ func TestAPICampaignLifecycle(t *testing.T) {
 	}
 	status, body = e.sys.Do("GET", "/v1/campaigns?state=gone", nil)
 	apError(t, status, body, 400, `state: must be active, paused or archived, not "gone"`)
+	status, body = e.sys.Do("GET", "/v1/campaigns?status=paused", nil)
+	apError(t, status, body, 400, "status: is not a parameter here; use state")
 
 	// A new campaign may start paused.
 	in["state"], in["name"] = "paused", "starts paused"
