@@ -1,0 +1,105 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/hookflow/hookflow"
+)
+
+// parseServe parses a serve command line as main does, with no HOOKFLOW_*
+// variable set but those in env.
+func parseServe(t *testing.T, env map[string]string, args ...string) *serveCmd {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "HOOKFLOW_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	var c cli
+	parser, err := kong.New(&c, kong.Name("hookflow"), kong.Vars{"scopes": strings.Join(hookflow.KnownScopes, ", ")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parser.Parse(append([]string{"serve"}, args...)); err != nil {
+		t.Fatalf("parsing serve %v: %v", args, err)
+	}
+	return &c.Serve
+}
+
+// The delivery contract's defaults: a 90 s request timeout, retries for
+// 24 h, and the API on loopback with its data in ./data.
+func TestServeDefaults(t *testing.T) {
+	c := parseServe(t, nil)
+	if c.RequestTimeout != 90*time.Second || c.RetryWindow != 24*time.Hour || c.Lease != 0 ||
+		c.Listen != "127.0.0.1:8080" || c.DataDir != "./data" || c.MaxResponseKB != 64 {
+		t.Errorf("defaults: timeout %s, retry window %s, lease %s, listen %s, data dir %s, response %d KB",
+			c.RequestTimeout, c.RetryWindow, c.Lease, c.Listen, c.DataDir, c.MaxResponseKB)
+	}
+}
+
+// A HOOKFLOW_* variable sets its flag's value, and the flag wins over it.
+func TestServeEnvironmentAndFlags(t *testing.T) {
+	c := parseServe(t, map[string]string{"HOOKFLOW_REQUEST_TIMEOUT": "5s", "HOOKFLOW_ALLOW_DESTINATIONS": "127.0.0.1/32,localhost"})
+	if c.RequestTimeout != 5*time.Second || strings.Join(c.AllowDestinations, " ") != "127.0.0.1/32 localhost" {
+		t.Errorf("from the environment: timeout %s, allow %q", c.RequestTimeout, c.AllowDestinations)
+	}
+	c = parseServe(t, map[string]string{"HOOKFLOW_REQUEST_TIMEOUT": "5s"}, "--request-timeout", "7s")
+	if c.RequestTimeout != 7*time.Second {
+		t.Errorf("flag over the environment: timeout %s, want 7s", c.RequestTimeout)
+	}
+}
+
+// readmeRow is a row of the README's configuration table:
+// | `--flag` | `VAR` | `default` or words | meaning |
+var readmeRow = regexp.MustCompile("(?m)^\\| `--([a-z-]+)` \\| `(HOOKFLOW_[A-Z_]+)` \\| ([^|]+) \\|")
+
+// Every serve flag is in the README's configuration table with its
+// variable and its default, as kong has them.
+func TestReadmeConfigurationTableMatchesFlags(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string][2]string{}
+	for _, m := range readmeRow.FindAllStringSubmatch(string(readme), -1) {
+		rows[m[1]] = [2]string{m[2], strings.TrimSpace(m[3])}
+	}
+
+	var c cli
+	parser, err := kong.New(&c, kong.Name("hookflow"), kong.Vars{"scopes": strings.Join(hookflow.KnownScopes, ", ")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serve *kong.Node
+	for _, n := range parser.Model.Children {
+		if n.Name == "serve" {
+			serve = n
+		}
+	}
+	for _, f := range serve.Flags {
+		if f.Name == "help" {
+			continue
+		}
+		row, ok := rows[f.Name]
+		switch {
+		case !ok:
+			t.Errorf("--%s is not in the README's configuration table", f.Name)
+		case len(f.Envs) != 1 || row[0] != f.Envs[0]:
+			t.Errorf("--%s: README names %s, the flag reads %v", f.Name, row[0], f.Envs)
+		case f.Default != "" && row[1] != "`"+f.Default+"`":
+			t.Errorf("--%s: README default %s, the flag's is %q", f.Name, row[1], f.Default)
+		case f.Default == "" && strings.HasPrefix(row[1], "`"):
+			t.Errorf("--%s: README default %s, the flag has none", f.Name, row[1])
+		}
+	}
+}
