@@ -85,8 +85,10 @@ func TestExamplesDoWhatTheDemoSays(t *testing.T) {
 		switch {
 		case d.State == hookflow.StateAborted:
 			aborted++
-			if d.CampaignID != ids["4-signin-to-crm-contact.json"] || d.AbortReason != "no email address on the profile" {
-				t.Errorf("aborted delivery: %s", frDescribe(d))
+			v := frGet(sys, d.ID) // the activity log shows the reason
+			if d.CampaignID != ids["4-signin-to-crm-contact.json"] || v.AbortReason != "no email address on the profile" ||
+				v.Attempts != 0 || len(v.AttemptLog) != 0 {
+				t.Errorf("aborted delivery: %+v", v)
 			}
 		case d.State != hookflow.StateDelivered:
 			t.Errorf("delivery %s", frDescribe(d))

@@ -130,9 +130,12 @@ type frView struct {
 	Attempts      int        `json:"attempts"`
 	LastStatus    int        `json:"last_status"`
 	LastError     string     `json:"last_error"`
+	AbortReason   string     `json:"abort_reason"`
 	NextAttemptAt *time.Time `json:"next_attempt_at"`
 	AttemptLog    []struct {
 		Number          int         `json:"number"`
+		StartedAt       time.Time   `json:"started_at"`
+		DurationMS      float64     `json:"duration_ms"`
 		Status          int         `json:"status"`
 		Error           string      `json:"error"`
 		ErrorKind       string      `json:"error_kind"`

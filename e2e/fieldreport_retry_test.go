@@ -14,11 +14,14 @@ import (
 )
 
 // T1: a permanent error gets exactly one request; the delivery fails with
-// the status and the response body in the activity log.
+// the status and the response body in the activity log, which shows the
+// attempt's time, duration and response headers too.
 func TestFieldReportT1PermanentError(t *testing.T) {
 	rcv := frReceiver(t, func(*receiver.Request, int) receiver.Response {
-		return receiver.Response{Status: http.StatusForbidden, Body: []byte("token revoked")}
+		return receiver.Response{Status: http.StatusForbidden, Body: []byte("token revoked"),
+			Header: http.Header{"X-Reason": {"revoked"}}, Delay: 20 * time.Millisecond}
 	})
+	start := time.Now()
 	sys := hookflowtest.Start(t, hookflowtest.Options{})
 	frUser(sys, "u1", nil)
 	id := frAPICampaign(sys, "t1", frPairs(rcv.URL()+"/t1", "a", "b"))
@@ -29,8 +32,12 @@ func TestFieldReportT1PermanentError(t *testing.T) {
 	if v.State != hookflow.StateFailed || v.Attempts != 1 || v.LastStatus != 403 || len(v.AttemptLog) != 1 {
 		t.Fatalf("delivery = %+v; want failed after 1 attempt with status 403", v)
 	}
-	if a := v.AttemptLog[0]; a.Status != 403 || a.ResponseBody != "token revoked" {
+	if a := v.AttemptLog[0]; a.Status != 403 || a.ResponseBody != "token revoked" || a.Truncated {
 		t.Errorf("attempt = %+v; want status 403 and body %q", a, "token revoked")
+	}
+	if a := v.AttemptLog[0]; a.Number != 1 || a.StartedAt.Before(start.Add(-time.Second)) || a.StartedAt.After(time.Now()) ||
+		a.DurationMS < 20 || a.ResponseHeaders.Get("X-Reason") != "revoked" {
+		t.Errorf("attempt = %+v; want number 1, started during the test, at least 20 ms, header X-Reason", a)
 	}
 	if rcv.Count() != 1 {
 		t.Errorf("receiver got %d requests, want 1", rcv.Count())
