@@ -69,7 +69,9 @@ func checkOrdered(f hookflow.PropertyFilter, path string) error {
 		return hookflow.Invalid(path+".value", "must be a number or a time string for op %s", f.Op)
 	}
 	if _, ok := parseTime(s); !ok {
-		return hookflow.Invalid(path+".value", "%s", badTime(s))
+		// A string here is taken for a time; say so, since the author may
+		// have meant a number ("abc" is no number either).
+		return hookflow.Invalid(path+".value", "must be a number or a time string for op %s; %s", f.Op, badTime(s))
 	}
 	return nil
 }

@@ -200,7 +200,7 @@ func TestCheckProperties(t *testing.T) {
 		{"lt missing", []hookflow.PropertyFilter{pf("qty", OpLessThan, nil)},
 			"trigger.filters[0].value", "must be a number or a time string for op less_than"},
 		{"lt non-time string", []hookflow.PropertyFilter{pf("at", OpLessThan, "next week")},
-			"trigger.filters[0].value", badTime},
+			"trigger.filters[0].value", "must be a number or a time string for op less_than; " + badTime},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
