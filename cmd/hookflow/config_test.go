@@ -1,7 +1,9 @@
 package main
 
 import (
+	"net/http"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -101,5 +103,32 @@ func TestReadmeConfigurationTableMatchesFlags(t *testing.T) {
 		case f.Default == "" && strings.HasPrefix(row[1], "`"):
 			t.Errorf("--%s: README default %s, the flag has none", f.Name, row[1])
 		}
+	}
+}
+
+// A first start prints how to make an API key, as a command that works
+// when pasted: the binary as it was run, on the same data directory.
+func TestFirstStartHintCreatesAKey(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	p := startServe(t, dir)
+
+	var hint string
+	for _, line := range strings.Split(p.log.String(), "\n") {
+		if strings.Contains(line, " keys create ") {
+			hint = strings.TrimSpace(line)
+		}
+	}
+	if want := binary + " keys create --data-dir " + dir + " --name ops --scopes all"; hint != want {
+		t.Fatalf("first start hint %q, want %q", hint, want)
+	}
+	out, err := exec.Command("sh", "-c", hint).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "with scopes all") {
+		t.Fatalf("running the hint: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	c := &client{t: t, base: p.base, key: lines[len(lines)-1]}
+	if err := c.try(http.MethodGet, "/v1/campaigns", nil, nil); err != nil {
+		t.Errorf("the key the hint made: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -143,6 +144,16 @@ func (c *serveCmd) greet(ctx context.Context, store hookflow.Store, log *slog.Lo
 	}
 	var out io.Writer = os.Stderr
 	fmt.Fprintf(out, "\nNo API key yet. Create one (its secret is printed once):\n\n"+
-		"    hookflow keys create %s --name ops --scopes all\n\n"+
-		"then send it as 'Authorization: Bearer <secret>'.\n\n", c.storeArgs())
+		"    %s keys create %s --name ops --scopes all\n\n"+
+		"then send it as 'Authorization: Bearer <secret>'.\n\n", selfName(), c.storeArgs())
+}
+
+// selfName is the command as the user typed it (./hookflow, when run from
+// the build directory as the README does), so the hint can be pasted; a
+// binary by another name, such as go run's, is named hookflow.
+func selfName() string {
+	if filepath.Base(os.Args[0]) == "hookflow" {
+		return os.Args[0]
+	}
+	return "hookflow"
 }
