@@ -78,6 +78,11 @@ func (s *Server) updateCampaign(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	if c.State == hookflow.CampaignArchived {
+		// Archiving is final: an edit would change what the activity log
+		// and stats of a campaign that can never send again refer to.
+		return 0, nil, errorf(http.StatusConflict, "campaign %s is archived; archived campaigns cannot be edited (create a new campaign instead)", c.ID)
+	}
 	if in.Version != 0 && in.Version != c.Version {
 		return 0, nil, errorf(http.StatusConflict, "campaign %s is at version %d, not %d: read it again and retry", c.ID, c.Version, in.Version)
 	}
@@ -214,7 +219,8 @@ func (s *Server) setState(state string) func(*http.Request) (int, any, error) {
 			return 0, nil, err
 		}
 		if c.State == hookflow.CampaignArchived && state != hookflow.CampaignArchived {
-			return 0, nil, errorf(http.StatusConflict, "campaign %s is archived; archived campaigns cannot be resumed", c.ID)
+			verb := map[string]string{hookflow.CampaignActive: "resumed", hookflow.CampaignPaused: "paused"}[state]
+			return 0, nil, errorf(http.StatusConflict, "campaign %s is archived; archived campaigns cannot be %s", c.ID, verb)
 		}
 		if c.State == state {
 			return http.StatusOK, viewCampaign(c, ""), nil

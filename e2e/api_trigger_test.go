@@ -257,7 +257,19 @@ func TestAPITriggerPauseResumeArchive(t *testing.T) {
 	status, body := e.sys.Do("POST", "/v1/campaigns/"+id+"/resume", nil)
 	apError(t, status, body, 409, "campaign "+id+" is archived; archived campaigns cannot be resumed")
 	status, body = e.sys.Do("POST", "/v1/campaigns/"+id+"/pause", nil)
-	apError(t, status, body, 409, "campaign "+id+" is archived; archived campaigns cannot be resumed")
+	apError(t, status, body, 409, "campaign "+id+" is archived; archived campaigns cannot be paused")
+
+	var before, after hookflow.Campaign
+	e.sys.MustDo(200, "GET", "/v1/campaigns/"+id, nil, &before)
+	status, body = e.sys.Do("PUT", "/v1/campaigns/"+id, map[string]any{
+		"name": "edited", "delivery_type": "action_based", "trigger": map[string]any{"event": "ping"},
+		"webhook": e.apHook("/edited"),
+	})
+	apError(t, status, body, 409, "campaign "+id+" is archived; archived campaigns cannot be edited (create a new campaign instead)")
+	e.sys.MustDo(200, "GET", "/v1/campaigns/"+id, nil, &after)
+	if before.Name == "" || after.Name != before.Name || after.Version != before.Version {
+		t.Errorf("a refused edit changed the archived campaign: %+v, was %+v", after, before)
+	}
 }
 
 func TestAPITriggerOneEventTwoCampaigns(t *testing.T) {
