@@ -264,10 +264,22 @@ func TestPreviewAndTestSendScopes(t *testing.T) {
 // H1: failed test sends never change an endpoint's health. With a breaker
 // that pauses a host after three failures, five failed test sends leave it
 // closed with no failure counted, and a real delivery then goes out at once.
+// H1: failed test sends never change the host's health. They fail with 503
+// and a Retry-After, which for real deliveries would both count towards
+// the breaker and slow the host; five of them against a threshold of two
+// leave the host closed, with nothing counted and no slowing, and the
+// next real delivery goes out at once.
 func TestTestSendH1NeverChangesHealth(t *testing.T) {
 	clock := hookflowtest.NewClock(sgT0)
 	gate := hostgate.New(clock, hostgate.Options{FailureThreshold: 2})
-	rcv := frReceiver(t, receiver.Sequence(500, 500, 500, 500, 500, 200))
+	rcv := frReceiver(t, func(_ *receiver.Request, n int) receiver.Response {
+		if n <= 5 {
+			return receiver.Response{Status: http.StatusServiceUnavailable, Header: http.Header{
+				"Retry-After": {"600"}, "X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {"600"},
+			}}
+		}
+		return receiver.Response{Status: http.StatusOK}
+	})
 	sys := hookflowtest.Start(t, hookflowtest.Options{Clock: clock, Gate: gate})
 	frUser(sys, "u1", nil)
 	id := frAPICampaign(sys, "h1", frPairs(rcv.URL()+"/h1", "a", "b"))
@@ -275,18 +287,20 @@ func TestTestSendH1NeverChangesHealth(t *testing.T) {
 	for i := range 5 {
 		var out sgRendered
 		sys.MustDo(http.StatusOK, "POST", "/v1/campaigns/"+id+"/test", map[string]any{"external_id": "u1"}, &out)
-		if out.Response == nil || out.Response.Status != 500 {
-			t.Fatalf("test send %d: response %+v, want the 500", i+1, out.Response)
+		if out.Response == nil || out.Response.Status != http.StatusServiceUnavailable {
+			t.Fatalf("test send %d: response %+v, want the 503", i+1, out.Response)
 		}
 	}
 	host := strings.TrimPrefix(rcv.URL(), "http://")
-	if st := gate.State(host); st.State != hostgate.StateClosed || st.Failures != 0 || st.Trips != 0 {
-		t.Fatalf("after five failed test sends the host is %+v; want closed, no failures", st)
+	st := gate.State(host)
+	if st.State != hostgate.StateClosed || st.Failures != 0 || st.Trips != 0 || st.SlowedUntil.After(clock.Now()) {
+		t.Fatalf("after five failed test sends the host is %+v; want closed, no failures, not slowed", st)
 	}
 
 	frTrigger(sys, id, "u1")
-	d, _ := sys.WaitState(frOnly(t, sys, id).ID, hookflow.StateDelivered)
-	if d.Attempts != 1 {
-		t.Errorf("the real delivery took %d attempts, want 1", d.Attempts)
+	d, attempts := sys.WaitState(frOnly(t, sys, id).ID, hookflow.StateDelivered)
+	if d.Attempts != 1 || attempts[0].Status != http.StatusOK || !attempts[0].StartedAt.Equal(sgT0) {
+		t.Errorf("the real delivery: %d attempts, first %+v; want one 200 at %s, not held or slowed",
+			d.Attempts, attempts[0], sgT0)
 	}
 }
