@@ -12,10 +12,12 @@ import (
 	"github.com/hookflow/hookflow/receiver"
 )
 
-// H1 through the senders: once a host fails more than the threshold, a
-// delivery due during the pause is held (an attempt with the synthetic
-// status 598, no request made) and kept; after the pause a probe decides,
-// and the held delivery goes out when the host is healthy again.
+// H1 through the senders, on an injected clock: the host is paused at
+// exactly the documented count (threshold + 1 failures in the window, not
+// one sooner), for exactly a minute; deliveries due during the pause are
+// held (an attempt with the synthetic status 598, no request made) and
+// kept; after the pause a probe decides, and the held deliveries go out
+// when the host is healthy again.
 func TestBreakerHoldsThenDelivers(t *testing.T) {
 	rcv, err := receiver.Start(receiver.Sequence(503, 503, 503, 503, 200))
 	if err != nil {
@@ -38,12 +40,26 @@ func TestBreakerHoldsThenDelivers(t *testing.T) {
 		return ds[0].ID
 	}
 
-	// Four failures: one more than the threshold of three pauses the host.
+	// Three failures reach the threshold of three and do not pause the
+	// host; the fourth, one more than the threshold, does, at once and for
+	// exactly a minute. (The gate hears of an attempt before the attempt
+	// is recorded, so once it is recorded the gate has counted it.)
+	host := hostOf(rcv.URL())
 	for i := 1; i <= 4; i++ {
-		ping(fmt.Sprintf("u%d", i))
-		frWaitCount(t, rcv, i)
+		id := ping(fmt.Sprintf("u%d", i))
+		waitDelivery(t, sys, id, func(d *hookflow.Delivery) bool { return d.Attempts == 1 })
+		st := gate.State(host)
+		want := hostgate.StateClosed
+		if i == 4 {
+			want = hostgate.StatePaused
+		}
+		if st.State != want || st.Failures != i {
+			t.Fatalf("after %d failures: host %s with %d failures counted; want %s with %d", i, st.State, st.Failures, want, i)
+		}
 	}
-	waitFor(t, "host paused", func() bool { return gate.State(hostOf(rcv.URL())).State == hostgate.StatePaused })
+	if st := gate.State(host); !st.PausedUntil.Equal(clock.Now().Add(time.Minute)) || st.Trips != 1 {
+		t.Fatalf("paused until %v after %d trips; want until %v, 1 trip", st.PausedUntil, st.Trips, clock.Now().Add(time.Minute))
+	}
 
 	held := ping("u5")
 	d := waitDelivery(t, sys, held, func(d *hookflow.Delivery) bool { return d.Attempts == 1 })
@@ -58,8 +74,26 @@ func TestBreakerHoldsThenDelivers(t *testing.T) {
 		t.Errorf("held delivery due %v; want within 6 s after the pause ends at %v", d.DueAt, pauseEnd)
 	}
 
-	// After the pause the held delivery (or a retry) probes; the host answers
-	// 200 and every delivery ends delivered.
+	// The four failed ones fall due for their retries during the pause:
+	// each is held too (a 598, no request) and kept, not failed.
+	clock.Advance(pauseEnd.Sub(clock.Now()) - time.Millisecond)
+	for _, u := range []string{"u1", "u2", "u3", "u4"} {
+		ds := sys.Deliveries(hookflow.DeliveryFilter{CampaignID: id, UserID: u})
+		r := waitDelivery(t, sys, ds[0].ID, func(d *hookflow.Delivery) bool { return d.Attempts == 2 })
+		if r.State != hookflow.StatePending || r.LastStatus != hostgate.StatusHostUnhealthy || r.DueAt.Before(pauseEnd) {
+			t.Fatalf("%s during the pause: %s, due %v; want pending after a 598, due after %v", u, frDescribe(r), r.DueAt, pauseEnd)
+		}
+	}
+	if st := gate.State(host); st.State != hostgate.StatePaused || rcv.Count() != 4 {
+		t.Fatalf("a millisecond before the pause ends: host %s, %d requests; want paused, 4", st.State, rcv.Count())
+	}
+
+	// After the pause the first delivery due probes; the host answers 200,
+	// full speed resumes and every delivery ends delivered.
+	clock.Advance(time.Millisecond)
+	if st := gate.State(host); st.State != hostgate.StateProbing && st.State != hostgate.StateClosed {
+		t.Fatalf("when the pause ends: host %s, want probing (or closed once the probe passed)", st.State)
+	}
 	clock.Advance(d.DueAt.Sub(clock.Now()))
 	for _, u := range []string{"u1", "u2", "u3", "u4", "u5"} {
 		ds := sys.Deliveries(hookflow.DeliveryFilter{CampaignID: id, UserID: u})
@@ -71,8 +105,18 @@ func TestBreakerHoldsThenDelivers(t *testing.T) {
 			return true
 		})
 	}
-	if st := gate.State(hostOf(rcv.URL())); st.State != hostgate.StateClosed {
-		t.Errorf("host state after recovery = %s, want closed", st.State)
+	if st := gate.State(host); st.State != hostgate.StateClosed || st.Trips != 1 || st.Failures != 0 {
+		t.Errorf("host after recovery: %s, %d trips, %d failures; want closed after 1 trip, window emptied",
+			st.State, st.Trips, st.Failures)
+	}
+	// Four failures, then each of the five deliveries once: the held one
+	// was never sent during the pause, and its 598 stays in its log.
+	if n := rcv.Count(); n != 9 {
+		t.Errorf("receiver got %d requests, want 9", n)
+	}
+	_, attempts, _ = sys.Store.GetDelivery(context.Background(), held)
+	if len(attempts) != 2 || attempts[0].Status != hostgate.StatusHostUnhealthy || attempts[1].Status != 200 {
+		t.Errorf("held delivery's attempts = %+v; want the 598, then the 200", attempts)
 	}
 }
 
