@@ -25,21 +25,26 @@ var classes = [...]string{
 // firstKind is the index in classes of the first error kind.
 const firstKind = 5
 
-// classOf returns the index in classes of an attempt's result.
+// classOf returns the index in classes of an attempt's result. An error
+// kind of the list wins over the status: a 200 whose body trickled past
+// the deadline is a timeout (and is retried), not a success. The kinds
+// that explain a status (redirect, status) are not in the list, so those
+// attempts count by their status class.
 func classOf(status int, errorKind string) int {
-	if status >= 100 && status <= 599 {
-		return status/100 - 1
-	}
 	for i := firstKind; i < len(classes)-1; i++ {
 		if classes[i] == errorKind {
 			return i
 		}
 	}
+	if status >= 100 && status <= 599 {
+		return status/100 - 1
+	}
 	return len(classes) - 1
 }
 
-// Attempt records one HTTP attempt to host: its result class, from status
-// (0 when no response arrived) or else errorKind, and how long it took.
+// Attempt records one HTTP attempt to host: its result class, from
+// errorKind when the exchange failed (even after a status arrived) or else
+// status (0 when no response arrived), and how long it took.
 func (m *Metrics) Attempt(host string, status int, errorKind string, d time.Duration) {
 	e := m.hosts.entry(host)
 	e.duration.Observe(d.Seconds())

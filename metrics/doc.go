@@ -12,10 +12,11 @@
 // Recorded as things happen:
 //
 //	hookflow_attempts_total{host,class}            HTTP attempts by receiver host and
-//	                                               result class: 1xx..5xx when a response
-//	                                               arrived, else the error kind (timeout,
-//	                                               connect, dns, tls, reset, canceled,
-//	                                               protocol, refused, request) or other
+//	                                               result class: the error kind when the
+//	                                               exchange failed (timeout, connect, dns,
+//	                                               tls, reset, canceled, protocol, refused,
+//	                                               request), even after a status arrived;
+//	                                               else 1xx..5xx, or other
 //	hookflow_attempt_duration_seconds{host}        histogram of attempt latency, 5ms..90s
 //	hookflow_deliveries_total{outcome}             deliveries finished or rescheduled:
 //	                                               delivered, failed, aborted, cancelled,

@@ -76,6 +76,9 @@ func TestClassOf(t *testing.T) {
 		{0, "protocol", "protocol"},
 		{0, "refused", "refused"},
 		{0, "request", "request"},
+		{200, "timeout", "timeout"}, // E1: the body trickled past the deadline
+		{200, "reset", "reset"},
+		{503, "martian", "5xx"},
 		{0, "", "other"},
 		{0, "martian", "other"},
 		{999, "", "other"},
