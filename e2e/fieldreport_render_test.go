@@ -248,6 +248,25 @@ func TestFieldReportR8HeaderInjection(t *testing.T) {
 	if d.Attempts != 0 || len(attempts) != 0 || !strings.Contains(d.LastError, "webhook.headers[0].value") {
 		t.Errorf("%s, %d attempt rows; want failed at render, 0 attempts, naming the header", frDescribe(d), len(attempts))
 	}
+	// A value with no Liquid renders as written: one with a line break or
+	// another control character is refused when saved.
+	for _, v := range []string{"a\r\nX-Injected: 1", "a\nX-Injected: 1", "a\rb", "a\x00b"} {
+		literal := frPairs(rcv.URL()+"/r8", "a", "b")
+		literal["headers"] = []map[string]string{{"name": "X-User", "value": v}}
+		status, body := sys.Do("POST", "/v1/campaigns", map[string]any{
+			"name": "literal", "delivery_type": "api_triggered", "webhook": literal})
+		if status != http.StatusBadRequest || !strings.Contains(string(body), "webhook.headers[0].value") {
+			t.Errorf("campaign with header value %q: %d %s; want 400 naming webhook.headers[0].value", v, status, body)
+		}
+		status, body = sys.Do("POST", "/messages/send", map[string]any{
+			"broadcast": true, "messages": map[string]any{"webhook": map[string]any{
+				"url": rcv.URL() + "/r8", "request_method": "POST", "body": "{}",
+				"request_headers": map[string]string{"X-User": v}}}})
+		if status != http.StatusBadRequest || !strings.Contains(string(body), "X-User") {
+			t.Errorf("message with header value %q: %d %s; want 400 naming the header", v, status, body)
+		}
+	}
+
 	frQuiet()
 	if rcv.Count() != 0 {
 		t.Errorf("receiver got %d requests, want 0", rcv.Count())

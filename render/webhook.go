@@ -151,13 +151,36 @@ func (e *Engine) compileHeaders(hs []hookflow.Header) ([]headerTemplate, error) 
 			return nil, hookflow.Invalid(fmt.Sprintf("webhook.headers[%d].name", i),
 				"%q is not a valid header name", h.Name)
 		}
-		p, err := e.parse(fmt.Sprintf("webhook.headers[%d].value", i), h.Value)
+		field := fmt.Sprintf("webhook.headers[%d].value", i)
+		if reason := staticHeaderFault(h.Value); reason != "" {
+			return nil, hookflow.Invalid(field, "%s", reason)
+		}
+		p, err := e.parse(field, h.Value)
 		if err != nil {
 			return nil, err
 		}
 		out[i] = headerTemplate{name: h.Name, value: p}
 	}
 	return out, nil
+}
+
+// staticHeaderFault says why a header value with no Liquid in it can never
+// be sent, or returns "". Such a value renders as written, so a line break
+// or control character in it would fail every render (R8); saying so when
+// the webhook is saved spares a campaign whose every delivery fails.
+func staticHeaderFault(v string) string {
+	if strings.Contains(v, "{{") || strings.Contains(v, "{%") {
+		return ""
+	}
+	for _, c := range []byte(v) {
+		if c == '\r' || c == '\n' {
+			return "holds a line break, which would let it add headers of its own"
+		}
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return fmt.Sprintf("holds control character %#02x, which HTTP refuses", c)
+		}
+	}
+	return ""
 }
 
 // compilePairs compiles the JSON body grid. Keys are plain text, not
