@@ -156,6 +156,21 @@ type Tx interface {
 	MergeUser(from, into string) error
 }
 
+// UserLocker is implemented by a Tx whose transactions run beside other
+// writers (PostgreSQL; SQLite has one writer at a time and needs no lock).
+// LockUsers locks the existing profiles refs name until the transaction
+// ends. Writers read a profile, change it in Go and write it whole: two
+// requests doing so at once would each write what they read, and the last
+// would erase the other's change. A writer locks every profile it may
+// change first, in one call: the locks are taken in one statement in braze
+// id order, so two writers locking overlapping sets cannot deadlock. Refs
+// that name no one are ignored. A profile another writer creates meanwhile
+// is not locked: this writer's insert of it, or FindUser finding it, fails
+// with ErrConflict, and the write is to be run again.
+type UserLocker interface {
+	LockUsers(refs []UserRef) error
+}
+
 // ContentBlock is a named piece of Liquid that templates include as
 // {{content_blocks.${name}}}, as in Braze. It is read at every render, so an
 // edit reaches every message that uses it on its next render.

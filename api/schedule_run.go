@@ -155,7 +155,7 @@ func (s *Server) expandSchedule(tx hookflow.Tx, sc *hookflow.Schedule, now time.
 			return nil, err
 		}
 		send.DispatchID, send.DueAt = sc.DispatchID, dueAt
-		return s.enqueue.MessageSend(tx, w, send)
+		return s.messageSend(tx, w, send)
 	}
 	return nil, hookflow.Invalid("kind", "unknown schedule kind %q", sc.Kind)
 }

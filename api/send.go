@@ -101,7 +101,18 @@ func (s *Server) sendCampaign(tx hookflow.Tx, id string, send trigger.Send) (*tr
 	default:
 		return nil, hookflow.Invalid("campaign_id", "campaign %q is %s; resume it first", c.ID, c.State)
 	}
+	if err := lockUsers(tx, sendRefs(send)); err != nil {
+		return nil, err
+	}
 	return s.enqueue.CampaignSend(tx, c, send)
+}
+
+// messageSend enqueues the API message w for send.
+func (s *Server) messageSend(tx hookflow.Tx, w hookflow.Webhook, send trigger.Send) (*trigger.SendResult, error) {
+	if err := lockUsers(tx, sendRefs(send)); err != nil {
+		return nil, err
+	}
+	return s.enqueue.MessageSend(tx, w, send)
 }
 
 func (s *Server) sent(send trigger.Send, res *trigger.SendResult) (int, any, error) {
@@ -284,7 +295,7 @@ func (s *Server) messagesSend(r *http.Request) (int, any, error) {
 
 	var res *trigger.SendResult
 	err = s.update(r.Context(), func(tx hookflow.Tx) error {
-		res, err = s.enqueue.MessageSend(tx, w, send)
+		res, err = s.messageSend(tx, w, send)
 		return err
 	})
 	if err != nil {

@@ -25,6 +25,9 @@ func (s *Server) track(r *http.Request) (int, any, error) {
 
 	var res *trigger.Result
 	err = s.update(r.Context(), func(tx hookflow.Tx) error {
+		if err := lockUsers(tx, trackRefs(batch)); err != nil {
+			return err
+		}
 		res, err = s.enqueue.Track(tx, batch)
 		return err
 	})
@@ -60,7 +63,8 @@ const updateTries = 3
 // update runs fn in a write transaction, again when it lost a race with
 // another writer: two requests creating the same new user at once on
 // PostgreSQL conflict on its external id, and the loser, run again, finds
-// the user the winner created. SQLite serialises writers and never races.
+// the user the winner created (PostgreSQL breaking a deadlock is reported
+// the same way). SQLite serialises writers and never races.
 func (s *Server) update(ctx context.Context, fn func(hookflow.Tx) error) error {
 	var err error
 	for range updateTries {
@@ -69,4 +73,38 @@ func (s *Server) update(ctx context.Context, fn func(hookflow.Tx) error) error {
 		}
 	}
 	return err
+}
+
+// lockUsers locks the profiles a write may change, when the store runs
+// writers side by side (see hookflow.UserLocker), before fn reads them.
+func lockUsers(tx hookflow.Tx, refs []hookflow.UserRef) error {
+	l, ok := tx.(hookflow.UserLocker)
+	if !ok || len(refs) == 0 {
+		return nil
+	}
+	return l.LockUsers(refs)
+}
+
+// trackRefs lists the users a /users/track batch names.
+func trackRefs(b *intake.Batch) []hookflow.UserRef {
+	refs := make([]hookflow.UserRef, 0, len(b.Attributes)+len(b.Events)+len(b.Purchases))
+	for _, a := range b.Attributes {
+		refs = append(refs, a.Ref)
+	}
+	for _, e := range b.Events {
+		refs = append(refs, e.Ref)
+	}
+	for _, p := range b.Purchases {
+		refs = append(refs, p.Ref)
+	}
+	return refs
+}
+
+// sendRefs lists the users a send names.
+func sendRefs(send trigger.Send) []hookflow.UserRef {
+	refs := make([]hookflow.UserRef, 0, len(send.Recipients))
+	for _, r := range send.Recipients {
+		refs = append(refs, r.Ref)
+	}
+	return refs
 }

@@ -184,7 +184,7 @@ func (s *Store) lockKey(purpose string) int64 {
 // back otherwise. If fn enqueued deliveries, the transaction also notifies
 // listeners, once, and PostgreSQL delivers that notification on commit.
 func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
-	return s.inTx(ctx, func(q pgx.Tx) error {
+	err := s.inTx(ctx, func(q pgx.Tx) error {
 		t := &tx{ctx: ctx, q: q}
 		if err := fn(t); err != nil {
 			return err
@@ -194,6 +194,21 @@ func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
 		}
 		return nil
 	})
+	return lostRace(err)
+}
+
+// lostRace reports a transaction that PostgreSQL aborted to break a
+// deadlock, or that could not be serialised, as ErrConflict: it lost a
+// race with another writer, changed nothing, and may be run again. Two
+// requests creating the same new users in opposite orders deadlock on the
+// unique index. Only Update maps these: the other writes are single
+// statements whose ErrConflict means something else.
+func lostRace(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == deadlockDetected || pe.Code == serializationFailure) {
+		return fmt.Errorf("%w: %w", hookflow.ErrConflict, err)
+	}
+	return err
 }
 
 // inTx runs fn in a transaction.
@@ -226,6 +241,8 @@ type querier interface {
 // SQLSTATE codes mapErr turns into domain errors.
 const (
 	uniqueViolation         = "23505"
+	deadlockDetected        = "40P01"
+	serializationFailure    = "40001"
 	foreignKeyViolation     = "23503"
 	characterNotInRepertory = "22021" // a NUL byte or invalid UTF-8 in text
 	untranslatableCharacter = "22P05"

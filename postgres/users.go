@@ -19,6 +19,9 @@ type tx struct {
 	q   pgx.Tx
 	// enqueued records that the transaction must notify listeners.
 	enqueued bool
+	// locked holds the ids of the profiles LockUsers locked and of those
+	// the transaction created; nil until LockUsers is called.
+	locked map[string]bool
 }
 
 var _ hookflow.Tx = (*tx)(nil)
@@ -28,9 +31,16 @@ func (s *Store) GetUser(ctx context.Context, ref hookflow.UserRef) (*hookflow.Us
 	return findUser(ctx, s.pool, ref)
 }
 
-// FindUser finds a profile by any kind of reference.
+// FindUser finds a profile by any kind of reference. After LockUsers, a
+// profile it did not lock is one another writer created meanwhile:
+// ErrConflict, so that the write is run again and locks it.
 func (t *tx) FindUser(ref hookflow.UserRef) (*hookflow.User, error) {
-	return findUser(t.ctx, t.q, ref)
+	u, err := findUser(t.ctx, t.q, ref)
+	if err == nil && t.locked != nil && !t.locked[u.ID] {
+		return nil, fmt.Errorf("finding user by %s: %w: created by another writer after the lock was taken",
+			ref, hookflow.ErrConflict)
+	}
+	return u, err
 }
 
 const userColumns = `u.id, u.external_id, u.attributes, u.created_at, u.updated_at`
@@ -149,6 +159,49 @@ func userAliases(ctx context.Context, q querier, userID string) ([]hookflow.Alia
 	return as, nil
 }
 
+var _ hookflow.UserLocker = (*tx)(nil)
+
+// LockUsers locks the profiles refs name, in one statement and in id order
+// (see hookflow.UserLocker). NO KEY UPDATE still lets other transactions
+// insert events and deliveries that reference a locked user.
+func (t *tx) LockUsers(refs []hookflow.UserRef) error {
+	var ext, ids, labels, names []string
+	var emails [][]byte
+	for _, r := range refs {
+		switch {
+		case r.ExternalID != "":
+			ext = append(ext, r.ExternalID)
+		case r.BrazeID != "":
+			ids = append(ids, r.BrazeID)
+		case r.Alias != nil:
+			labels, names = append(labels, r.Alias.Label), append(names, r.Alias.Name)
+		case r.Email != "":
+			emails = append(emails, []byte(r.Email))
+		}
+	}
+	if t.locked == nil {
+		t.locked = map[string]bool{}
+	}
+	rows, err := t.q.Query(t.ctx, `SELECT u.id FROM users u
+		WHERE u.external_id = ANY($1) OR u.id = ANY($2) OR u.email = ANY($3)
+		   OR u.id IN (SELECT a.user_id FROM user_aliases a
+		               JOIN unnest($4::text[], $5::text[]) AS r(label, name)
+		                 ON a.label = r.label AND a.name = r.name)
+		ORDER BY u.id FOR NO KEY UPDATE OF u`, ext, ids, emails, labels, names)
+	if err != nil {
+		return fmt.Errorf("locking %d users: %w", len(refs), mapErr(err))
+	}
+	var id string
+	_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
+		t.locked[id] = true
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("locking %d users: %w", len(refs), mapErr(err))
+	}
+	return nil
+}
+
 // InsertUser stores a new profile with its aliases. An empty ID is filled
 // with a new 24-hex-character braze id, and zero timestamps with now.
 func (t *tx) InsertUser(u *hookflow.User) error {
@@ -172,6 +225,9 @@ func (t *tx) InsertUser(u *hookflow.User) error {
 		u.ID, nullString(u.ExternalID), emailColumn(u), attrs, u.CreatedAt, u.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("inserting user %s: %w", u.ID, mapErr(err))
+	}
+	if t.locked != nil {
+		t.locked[u.ID] = true // a new row is the inserting transaction's alone
 	}
 	return t.insertAliases(u)
 }

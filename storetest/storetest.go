@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"GetUsersMany", testGetUsersMany},
 		{"UserConflicts", testUserConflicts},
 		{"UpdateUser", testUpdateUser},
+		{"ConcurrentUserWrites", testConcurrentUserWrites},
 		{"UpdateRollsBackOnError", testUpdateRollsBack},
 		{"EachUser", testEachUser},
 		{"Events", testEvents},
