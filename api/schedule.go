@@ -106,7 +106,27 @@ func (s *Server) createTriggerSchedule(r *http.Request) (int, any, error) {
 	if _, err := s.checkTriggerSend(req.triggerSendRequest); err != nil {
 		return 0, nil, err
 	}
+	if err := s.schedulable(r, req.CampaignID); err != nil {
+		return 0, nil, err
+	}
 	return s.createSchedule(r, hookflow.ScheduleCampaign, req.CampaignID, req.triggerSendRequest, req.Schedule)
+}
+
+// schedulable refuses a schedule for a campaign that could never send it:
+// unknown, not api_triggered, or archived. A paused campaign may be
+// resumed before the time comes; every campaign is checked again then.
+func (s *Server) schedulable(r *http.Request, id string) error {
+	c, err := s.store.GetCampaign(r.Context(), id)
+	if err != nil {
+		return campaignErr(id, err)
+	}
+	if c.DeliveryType != hookflow.APITriggered {
+		return hookflow.Invalid("campaign_id", "campaign %q is %s; only api_triggered campaigns can be sent through this endpoint", c.ID, c.DeliveryType)
+	}
+	if c.State == hookflow.CampaignArchived {
+		return hookflow.Invalid("campaign_id", "campaign %q is archived; archived campaigns cannot send", c.ID)
+	}
+	return nil
 }
 
 // createMessagesSchedule serves POST /messages/schedule/create.
@@ -189,7 +209,7 @@ func (s *Server) updateMessagesSchedule(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if req.Schedule == nil && req.Messages == nil {
-		return 0, nil, hookflow.Invalid("schedule", "or messages is required")
+		return 0, nil, hookflow.Invalid("schedule", "is required unless messages is given")
 	}
 	sc, err := s.openSchedule(r, hookflow.ScheduleMessage, "", req.ScheduleID)
 	if err != nil {
