@@ -56,8 +56,22 @@ func TestBrazeClientEndToEnd(t *testing.T) {
 	c := &client{t: t, base: p.base, key: createKey(t, dir)}
 	campaign := bcCampaign(c, rcv.URL()+"/campaign")
 
-	lines := bcRun(t, p.base, c.key, rcv.URL(), campaign)
-	for _, check := range bcChecks(campaign) {
+	lines := bcRun(t, "calls", p.base, c.key, rcv.URL(), campaign)
+	bcCheckLines(t, lines, bcChecks(campaign))
+	bcCheckWebhooks(t, c, rcv, campaign, lines)
+
+	// Every webhook has arrived: the data series count them all.
+	lines = bcRun(t, "series", p.base, c.key, rcv.URL(), campaign)
+	bcCheckLines(t, lines, []bcCheck{
+		{"campaigns.data_series", bcCheckSeries(3, 2)},
+		{"sends.data_series", bcCheckSeries(1, 1)},
+	})
+}
+
+// bcCheckLines runs each check on the line of its call.
+func bcCheckLines(t *testing.T, lines map[string]bcLine, checks []bcCheck) {
+	t.Helper()
+	for _, check := range checks {
 		t.Run(check.call, func(t *testing.T) {
 			line, ok := lines[check.call]
 			if !ok {
@@ -69,7 +83,9 @@ func TestBrazeClientEndToEnd(t *testing.T) {
 			check.check(t, bcDecode(t, line.Response))
 		})
 	}
-	bcCheckWebhooks(t, c, rcv, campaign, lines)
+	if len(lines) != len(checks) {
+		t.Errorf("the script made %d calls, the test checks %d", len(lines), len(checks))
+	}
 }
 
 // bcNeedClient skips the test when braze-api is not installed, unless
@@ -109,14 +125,14 @@ func bcCampaign(c *client, url string) string {
 
 // bcRun runs client.cjs and returns its lines by call. A failed call that is
 // not a known difference makes the script exit 1: the lines still say which.
-func bcRun(t *testing.T, base, key, rcvURL, campaign string) map[string]bcLine {
+func bcRun(t *testing.T, phase, base, key, rcvURL, campaign string) map[string]bcLine {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "client.cjs")
 	cmd.Dir = bcDir
 	cmd.Env = append(os.Environ(), "HOOKFLOW_URL="+base, "HOOKFLOW_KEY="+key,
-		"RECEIVER_URL="+rcvURL, "CAMPAIGN_ID="+campaign)
+		"RECEIVER_URL="+rcvURL, "CAMPAIGN_ID="+campaign, "PHASE="+phase)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -167,26 +183,33 @@ func bcChecks(campaign string) []bcCheck {
 		{"campaigns.trigger.send", bcPrefixed("dispatch_id", "dsp_")},
 		{"campaigns.trigger.schedule.create", bcScheduleCreated},
 		{"campaigns.trigger.schedule.create (later)", bcScheduleCreated},
+		{"campaigns.trigger.schedule.create (in_local_time)", bcScheduleCreated},
 		{"campaigns.trigger.schedule.update", bcFields(map[string]any{"message": "success"})},
 		{"templates.content_blocks.create", bcCheckBlockSaved},
 		{"templates.content_blocks.update", bcCheckBlockSaved},
 		{"templates.content_blocks.list", bcCheckBlockList},
-		{"templates.content_blocks.get", bcFields(map[string]any{
-			"message": "success", "name": "bc_note", "content": "v2 for {{${first_name}}}",
-			"description": "made by braze-api", "content_type": "text",
-		})},
+		{"templates.content_blocks.get", func(t *testing.T, r map[string]any) {
+			bcFields(map[string]any{
+				"message": "success", "name": "bc_note", "content": "v2 for {{${first_name}}}",
+				"description": "made by braze-api", "content_type": "text",
+				"inclusion_count": 0.0,
+			})(t, r)
+			if d, ok := r["inclusion_data"]; ok && len(d.([]any)) != 0 {
+				t.Errorf("inclusion_data = %v, want none (only API messages include bc_note)", d)
+			}
+		}},
 		{"messages.send", bcPrefixed("dispatch_id", "dsp_")},
 		{"messages.schedule.create", bcScheduleCreated},
 		{"messages.schedule.update", bcFields(map[string]any{"message": "success"})},
 		{"messages.scheduled_broadcasts", bcCheckBroadcasts(campaign)},
+		{"messages.scheduled_broadcasts (3 days)", bcCheckLocalBroadcast},
+		{"campaigns.trigger.schedule.delete (in_local_time)", bcFields(map[string]any{"message": "success"})},
 		{"messages.schedule.delete", bcFields(map[string]any{"message": "success"})},
 		{"campaigns.trigger.schedule.delete", bcFields(map[string]any{"message": "success"})},
 		{"transactional.v1.campaigns.send", func(t *testing.T, r map[string]any) {
 			bcFields(map[string]any{"message": "success", "status": "queued"})(t, r)
 			bcPrefixed("dispatch_id", "dsp_")(t, r)
 		}},
-		{"campaigns.data_series", bcCheckSeries},
-		{"sends.data_series", bcCheckSeries},
 		{"users.delete", bcFields(map[string]any{"message": "success", "deleted": 1.0})},
 	}
 }
@@ -356,23 +379,48 @@ func bcCheckBroadcasts(campaign string) func(*testing.T, map[string]any) {
 	}
 }
 
-// bcCheckSeries: one day, today, with the webhooks made so far (the series
-// counts deliveries that made an attempt, which may still be under way).
-func bcCheckSeries(t *testing.T, r map[string]any) {
-	var out struct {
-		Message string
-		Data    []struct {
-			Time     string
-			Messages struct {
-				Webhook []struct{ Sent, Errors int }
+// bcCheckSeries: one day, today, with sent webhooks, no errors and
+// recipients unique recipients.
+func bcCheckSeries(sent, recipients int) func(*testing.T, map[string]any) {
+	return func(t *testing.T, r map[string]any) {
+		var out struct {
+			Message string
+			Data    []struct {
+				Time     string
+				Messages struct {
+					Webhook []struct{ Sent, Errors int }
+				}
+				Unique int `json:"unique_recipients"`
 			}
 		}
+		bcRedecode(t, r, &out)
+		today := time.Now().UTC().Format(time.DateOnly)
+		if out.Message != "success" || len(out.Data) != 1 || out.Data[0].Time != today ||
+			len(out.Data[0].Messages.Webhook) != 1 || out.Data[0].Messages.Webhook[0].Sent != sent ||
+			out.Data[0].Messages.Webhook[0].Errors != 0 || out.Data[0].Unique != recipients {
+			t.Errorf("data series = %v, want one day %s with %d sent, no errors, %d unique recipients",
+				r, today, sent, recipients)
+		}
+	}
+}
+
+// bcCheckLocalBroadcast: over three days, the three UTC schedules and the
+// in_local_time one, listed as local_time_zones.
+func bcCheckLocalBroadcast(t *testing.T, r map[string]any) {
+	var out struct {
+		Broadcasts []struct {
+			ScheduleType string `json:"schedule_type"`
+		} `json:"scheduled_broadcasts"`
 	}
 	bcRedecode(t, r, &out)
-	today := time.Now().UTC().Format(time.DateOnly)
-	if out.Message != "success" || len(out.Data) != 1 || out.Data[0].Time != today ||
-		len(out.Data[0].Messages.Webhook) != 1 || out.Data[0].Messages.Webhook[0].Errors != 0 {
-		t.Errorf("data series = %v, want one day %s with one webhook entry and no errors", r, today)
+	local := 0
+	for _, b := range out.Broadcasts {
+		if b.ScheduleType == "local_time_zones" {
+			local++
+		}
+	}
+	if len(out.Broadcasts) != 4 || local != 1 {
+		t.Errorf("scheduled_broadcasts over 3 days = %v, want 4 with one local_time_zones", r)
 	}
 }
 

@@ -3,7 +3,10 @@
 //
 // Environment: HOOKFLOW_URL (the API), HOOKFLOW_KEY (an API key with every
 // scope), RECEIVER_URL (where webhooks go), CAMPAIGN_ID (an active
-// api_triggered campaign). Prints one JSON line per call:
+// api_triggered campaign), PHASE ("calls", the default: every call but the
+// data series; "series": the two data series, once the webhooks the calls
+// made have arrived, so that their counts are known). Prints one JSON line
+// per call:
 //   {"call", "ok", "status"?, "err"?, "known_difference"?, "response"?}
 // and exits 1 if a call failed that is not a known difference.
 
@@ -123,6 +126,16 @@ async function campaigns() {
       schedule: { time: inSeconds(3600) },
     }),
   );
+  // At 09:00 in each recipient's zone the day after tomorrow (bc_ann's is
+  // Europe/Paris): listed as local_time_zones, then deleted.
+  const day = new Date(Date.now() + 2 * 86400 * 1000).toISOString().slice(0, 10);
+  await call('campaigns.trigger.schedule.create (in_local_time)', () =>
+    braze.campaigns.trigger.schedule.create({
+      campaign_id: campaignId,
+      recipients: [{ external_user_id: 'bc_ann', trigger_properties: { coupon: 'LOCAL' } }],
+      schedule: { time: `${day}T09:00:00`, in_local_time: true },
+    }),
+  );
   await call('campaigns.trigger.schedule.update', () =>
     braze.campaigns.trigger.schedule.update({
       campaign_id: campaignId,
@@ -177,13 +190,31 @@ async function messages(later) {
     braze.messages.schedule.update({ schedule_id: scheduleId, schedule: { time: inSeconds(5400) } }),
   );
   await call('messages.scheduled_broadcasts', () => braze.messages.scheduled_broadcasts({ end_time: inSeconds(3 * 3600) }));
+  const local = await call('messages.scheduled_broadcasts (3 days)', () =>
+    braze.messages.scheduled_broadcasts({ end_time: inSeconds(3 * 86400) }),
+  );
+  const localId = local && local.scheduled_broadcasts.find((b) => b.schedule_type === 'local_time_zones');
+  await call('campaigns.trigger.schedule.delete (in_local_time)', () =>
+    braze.campaigns.trigger.schedule.delete({ campaign_id: campaignId, schedule_id: localId && localId.schedule_id }),
+  );
   await call('messages.schedule.delete', () => braze.messages.schedule.delete({ schedule_id: scheduleId }));
   await call('campaigns.trigger.schedule.delete', () =>
     braze.campaigns.trigger.schedule.delete({ campaign_id: campaignId, schedule_id: later && later.schedule_id }),
   );
 }
 
+async function series() {
+  await call('campaigns.data_series', () => dataSeries('/campaigns/data_series', { campaign_id: campaignId, length: 1 }));
+  await call('sends.data_series', () =>
+    dataSeries('/sends/data_series', { campaign_id: campaignId, send_id: 'bc-send-1', length: 1 }),
+  );
+}
+
 async function main() {
+  if (process.env.PHASE === 'series') {
+    await series();
+    process.exit(failed ? 1 : 0);
+  }
   await users();
   const later = await campaigns();
   await contentBlocks();
@@ -194,10 +225,6 @@ async function main() {
       trigger_properties: { coupon: 'TX' },
       recipient: { external_user_id: 'bc_ann' },
     }),
-  );
-  await call('campaigns.data_series', () => dataSeries('/campaigns/data_series', { campaign_id: campaignId, length: 1 }));
-  await call('sends.data_series', () =>
-    dataSeries('/sends/data_series', { campaign_id: campaignId, send_id: 'bc-send-1', length: 1 }),
   );
   await call('users.delete', () => braze.users.delete({ external_ids: ['bc_dora'] }));
   process.exit(failed ? 1 : 0);
