@@ -44,18 +44,31 @@ func (c *keyCache) check(r *http.Request, scope string) error {
 
 // checkKey is check that returns the key.
 func (c *keyCache) checkKey(r *http.Request, scope string) (*hookflow.APIKey, error) {
+	key, err := c.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkScope(key, scope); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// authenticate returns the key r's bearer secret names.
+func (c *keyCache) authenticate(r *http.Request) (*hookflow.APIKey, error) {
 	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || secret == "" {
 		return nil, errorf(http.StatusUnauthorized, "missing API key: send it as 'Authorization: Bearer <key>' (create one with 'hookflow keys create')")
 	}
-	key, err := c.lookup(r, HashKey(strings.TrimSpace(secret)))
-	if err != nil {
-		return nil, err
+	return c.lookup(r, HashKey(strings.TrimSpace(secret)))
+}
+
+// checkScope refuses key unless it has scope; an empty scope is any key's.
+func checkScope(key *hookflow.APIKey, scope string) error {
+	if scope != "" && !key.Allows(scope) {
+		return errorf(http.StatusForbidden, "API key %q lacks the %s permission", key.Name, scope)
 	}
-	if !key.Allows(scope) {
-		return nil, errorf(http.StatusForbidden, "API key %q lacks the %s permission", key.Name, scope)
-	}
-	return key, nil
+	return nil
 }
 
 func (c *keyCache) lookup(r *http.Request, hash string) (*hookflow.APIKey, error) {

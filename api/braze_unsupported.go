@@ -19,11 +19,12 @@ var unsupportedFamilies = []struct {
 	{"/templates/", "Hookflow has no email or link templates: /templates/... is not supported"},
 }
 
-// unsupported answers 501 for a path of an unsupported Braze family.
-func (s *Server) unsupported(why string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, s.log, errorf(http.StatusNotImplemented, "%s", why))
-	}
+// unsupported answers 501 for a path of an unsupported Braze family, to
+// any valid key, counted like every call and with the rate-limit headers.
+func (s *Server) unsupported(why string) http.Handler {
+	return s.authorized("", func(*http.Request) (int, any, error) {
+		return 0, nil, errorf(http.StatusNotImplemented, "%s", why)
+	})
 }
 
 // unsupportedChannel names the first message object of a /messages/send

@@ -83,10 +83,14 @@ func (d RateDecision) setHeaders(h http.Header) {
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(d.Reset.Unix(), 10))
 }
 
-// admit authenticates r for scope, checks the key's IP allow-list and its
-// rate limit, and sets the rate-limit headers on w.
+// admit authenticates r, checks the key's IP allow-list, its rate limit
+// and its scope (empty: any key), and sets the rate-limit headers on w.
+// A call from outside the allow-list is refused before it is counted, so
+// that a key leaked outside cannot use up its owners' limit; every other
+// call of a valid key is counted and carries the headers, as in Braze,
+// whether it is then refused for its scope or not.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request, scope string) error {
-	key, err := s.keys.checkKey(r, scope)
+	key, err := s.keys.authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -101,7 +105,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, scope string) err
 		return errorf(http.StatusTooManyRequests, "rate limit exceeded: API key %q may make %d requests per hour; the count starts over at %s",
 			key.Name, d.Limit, d.Reset.UTC().Format(time.RFC3339))
 	}
-	return nil
+	return checkScope(key, scope)
 }
 
 // checkCallerIP refuses a caller outside the key's allow-list. It reads

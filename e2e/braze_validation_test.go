@@ -126,3 +126,43 @@ func TestBrazeScopesOfEveryOtherEndpoint(t *testing.T) {
 		apError(t, status, body, 403, `API key "reader" lacks the `+tt.scope+` permission`)
 	}
 }
+
+// Every call of a valid key is counted and says so in its X-RateLimit-*
+// headers, whatever it answers; a call from outside the key's allow-list
+// and a call without a valid key carry none.
+func TestBrazeRateLimitHeadersOnEveryResponse(t *testing.T) {
+	e := apStart(t)
+	lister := bcKey(t, e.sys.Store, "lister", nil, hookflow.ScopeCampaignsList)
+	fenced := bcKey(t, e.sys.Store, "fenced", []string{"10.0.0.0/8"}, hookflow.ScopeAll)
+	reset := fmt.Sprint(apT0.Add(time.Hour).Unix())
+
+	for _, tt := range []struct {
+		key, method, path, body string
+		status                  int
+		want                    string
+	}{
+		{lister, "GET", "/campaigns/list", "", 200, "249999"},
+		{lister, "GET", "/campaigns/details?campaign_id=x", "", 403, "249998"},
+		{lister, "POST", "/email/status", "{}", 501, "249997"},
+		{e.sys.Key, "GET", "/campaigns/details?campaign_id=nope", "", 404, "249999"},
+		{e.sys.Key, "POST", "/users/track", `{}`, 400, "249998"},
+		{e.sys.Key, "POST", "/users/track", `{"attributes":[{"external_id":"u1"}]}`, 201, "249997"},
+		{e.sys.Key, "POST", "/canvas/trigger/send", "{}", 501, "249996"},
+	} {
+		status, h, body := bcDo(t, e.sys.URL, tt.key, tt.method, tt.path, tt.body)
+		if status != tt.status || h.Get("X-RateLimit-Limit") != "250000" ||
+			h.Get("X-RateLimit-Remaining") != tt.want || h.Get("X-RateLimit-Reset") != reset {
+			t.Errorf("%s %s: %d %s with limit %q remaining %q reset %q; want %d with 250000 %s %s",
+				tt.method, tt.path, status, body, h.Get("X-RateLimit-Limit"), h.Get("X-RateLimit-Remaining"),
+				h.Get("X-RateLimit-Reset"), tt.status, tt.want, reset)
+		}
+	}
+
+	for _, key := range []string{fenced, "", "hf_unknown"} {
+		status, h, _ := bcDo(t, e.sys.URL, key, "GET", "/campaigns/list", "")
+		if status != 403 && status != 401 || h.Get("X-RateLimit-Remaining") != "" {
+			t.Errorf("key %q: %d with remaining %q; want 401 or 403 without rate-limit headers",
+				key, status, h.Get("X-RateLimit-Remaining"))
+		}
+	}
+}
