@@ -126,6 +126,13 @@ func createSchema(ctx context.Context, cc *pgx.ConnConfig) error {
 		return err
 	}
 	_, err = conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{name}.Sanitize())
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == uniqueViolation || pe.Code == duplicateSchema) {
+		// Nodes starting together on a new schema race here (IF NOT
+		// EXISTS does not make the check and the creation atomic): the
+		// loser finds the schema the winner made.
+		err = nil
+	}
 	if err != nil {
 		return fmt.Errorf("creating schema %s: %w", name, err)
 	}
@@ -243,6 +250,7 @@ const (
 	uniqueViolation         = "23505"
 	deadlockDetected        = "40P01"
 	serializationFailure    = "40001"
+	duplicateSchema         = "42P06"
 	foreignKeyViolation     = "23503"
 	characterNotInRepertory = "22021" // a NUL byte or invalid UTF-8 in text
 	untranslatableCharacter = "22P05"
