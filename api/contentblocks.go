@@ -316,17 +316,19 @@ func (s *Server) blockUses(ctx context.Context) (map[string][]string, error) {
 
 // blockInfo is /content_blocks/info's answer.
 type blockInfo struct {
-	ContentBlockID string          `json:"content_block_id"`
-	Name           string          `json:"name"`
-	Content        string          `json:"content"`
-	Description    string          `json:"description"`
-	ContentType    string          `json:"content_type"`
-	Tags           []string        `json:"tags"`
-	CreatedAt      string          `json:"created_at"`
-	LastEdited     string          `json:"last_edited"`
-	InclusionCount int             `json:"inclusion_count"`
-	InclusionData  []blockIncluder `json:"inclusion_data,omitempty"`
-	Message        string          `json:"message"`
+	ContentBlockID string   `json:"content_block_id"`
+	Name           string   `json:"name"`
+	Content        string   `json:"content"`
+	Description    string   `json:"description"`
+	ContentType    string   `json:"content_type"`
+	Tags           []string `json:"tags"`
+	CreatedAt      string   `json:"created_at"`
+	LastEdited     string   `json:"last_edited"`
+	InclusionCount int      `json:"inclusion_count"`
+	// InclusionData is shown, as [] when no campaign includes the block,
+	// only when include_inclusion_data is true; nil leaves it out.
+	InclusionData *[]blockIncluder `json:"inclusion_data,omitempty"`
+	Message       string           `json:"message"`
 }
 
 // blockIncluder names a campaign that includes a block.
@@ -359,10 +361,11 @@ func (s *Server) contentBlockInfo(r *http.Request) (int, any, error) {
 		ContentType: "text", Tags: orNone(b.Tags), CreatedAt: blockTime(b.CreatedAt),
 		LastEdited: blockTime(b.UpdatedAt), InclusionCount: len(uses[b.Name]), Message: "success"}
 	if withData {
-		out.InclusionData = []blockIncluder{}
+		data := []blockIncluder{}
 		for _, c := range uses[b.Name] {
-			out.InclusionData = append(out.InclusionData, blockIncluder{CampaignID: c})
+			data = append(data, blockIncluder{CampaignID: c})
 		}
+		out.InclusionData = &data
 	}
 	return http.StatusOK, out, nil
 }

@@ -97,6 +97,26 @@ func TestContentBlockInCampaignFollowsEdits(t *testing.T) {
 		list.Message != "success" {
 		t.Errorf("list = %s", data)
 	}
+
+	// A block no campaign includes lists no includers, as [], and only
+	// when asked.
+	status, data = e.sys.Do("POST", "/content_blocks/create", `{"name": "unused", "content": "x"}`)
+	var unused struct {
+		ID string `json:"content_block_id"`
+	}
+	if err := json.Unmarshal(data, &unused); err != nil || status != 201 {
+		t.Fatalf("create unused: %d %s", status, data)
+	}
+	for query, want := range map[string]string{"&include_inclusion_data=true": "[]", "": "null"} {
+		status, data = e.sys.Do("GET", "/content_blocks/info?content_block_id="+unused.ID+query, nil)
+		var got map[string]any
+		if err := json.Unmarshal(data, &got); err != nil || status != 200 {
+			t.Fatalf("info of unused: %d %s", status, data)
+		}
+		if apJSON(got["inclusion_data"]) != want {
+			t.Errorf("info%s: inclusion_data = %s, want %s", query, apJSON(got["inclusion_data"]), want)
+		}
+	}
 }
 
 func TestContentBlockErrors(t *testing.T) {
