@@ -61,6 +61,9 @@ func (s *Server) aliasNew(r *http.Request) (int, any, error) {
 
 	var out aliasesResponse
 	err := s.update(r.Context(), func(tx hookflow.Tx) error {
+		if err := lockUsers(tx, aliasNewRefs(req.UserAliases)); err != nil {
+			return err
+		}
 		out = aliasesResponse{}
 		for i, in := range req.UserAliases {
 			reason, err := s.addAlias(tx, in)
@@ -116,6 +119,29 @@ func (s *Server) addAlias(tx hookflow.Tx, in newAliasInput) (string, error) {
 	return "", tx.AddAlias(u.ID, a)
 }
 
+// aliasNewRefs lists the users /users/alias/new may change: those it adds
+// an alias to, and those the new pairs may already name.
+func aliasNewRefs(in []newAliasInput) []hookflow.UserRef {
+	var refs []hookflow.UserRef
+	for _, a := range in {
+		refs = append(refs, hookflow.UserRef{Alias: &hookflow.Alias{Name: a.Name, Label: a.Label}})
+		if a.ExternalID != "" {
+			refs = append(refs, hookflow.UserRef{ExternalID: a.ExternalID})
+		}
+	}
+	return refs
+}
+
+// identifyRefs lists the users /users/identify may merge: each alias-only
+// profile and the profile of the external id it joins.
+func identifyRefs(in []identifyInput) []hookflow.UserRef {
+	var refs []hookflow.UserRef
+	for _, a := range in {
+		refs = append(refs, hookflow.UserRef{Alias: a.UserAlias}, hookflow.UserRef{ExternalID: a.ExternalID})
+	}
+	return refs
+}
+
 // aliasName returns the user's alias name for label.
 func aliasName(u *hookflow.User, label string) (string, bool) {
 	for _, a := range u.Aliases {
@@ -159,6 +185,9 @@ func (s *Server) identify(r *http.Request) (int, any, error) {
 
 	var out aliasesResponse
 	err := s.update(r.Context(), func(tx hookflow.Tx) error {
+		if err := lockUsers(tx, identifyRefs(req.AliasesToIdentify)); err != nil {
+			return err
+		}
 		out = aliasesResponse{}
 		for i, in := range req.AliasesToIdentify {
 			reason, err := s.identifyOne(tx, in)
@@ -264,6 +293,9 @@ func (s *Server) usersDelete(r *http.Request) (int, any, error) {
 
 	var deleted int
 	err = s.update(r.Context(), func(tx hookflow.Tx) error {
+		if err := lockUsers(tx, refs); err != nil {
+			return err
+		}
 		deleted = 0
 		for _, ref := range refs {
 			u, err := tx.FindUser(ref)

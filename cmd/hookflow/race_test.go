@@ -216,3 +216,80 @@ func raceProfiles(t *testing.T, dbURL string) map[string]raceProfile {
 	}
 	return out
 }
+
+// TestRaceIdentifyBesideTrack merges alias-only profiles into known users
+// through /users/identify while other requests write the same known users
+// through /users/track, on two nodes at once. The merge reads the known
+// profile and writes it back with the anonymous profile's attributes, so
+// without the user locks it used to erase what the concurrent writers set.
+func TestRaceIdentifyBesideTrack(t *testing.T) {
+	needBinary(t)
+	dbURL := schemaURL(t, "hf_race_identify_")
+	key := createKeyArgs(t, "--database-url", dbURL)
+	var clients []*client
+	for range 2 {
+		p := startServeArgs(t, append([]string{"--database-url", dbURL}, clusterFlags...)...)
+		clients = append(clients, &client{t: t, base: p.base, key: key})
+	}
+
+	// Each known user k00… has an alias-only twin that set "anon".
+	var attrs []any
+	for u := range raceUsers {
+		user := fmt.Sprintf("k%02d", u)
+		attrs = append(attrs,
+			map[string]any{"external_id": user, "known": true},
+			map[string]any{"user_alias": map[string]any{"alias_name": "anon-" + user, "alias_label": "device"},
+				"_update_existing_only": false, "anon": true})
+	}
+	if status, body, err := racePost(clients[0], "/users/track", map[string]any{"attributes": attrs}); err != nil || status != 201 {
+		t.Fatalf("setting up users: %d %s %v", status, body, err)
+	}
+
+	// Writer 0 identifies the twin; the others each set their attribute.
+	raceAll(t, "POST /users/identify beside /users/track", func(user string, w int) (string, any) {
+		if w == 0 {
+			return "/users/identify", map[string]any{"aliases_to_identify": []any{map[string]any{
+				"external_id": user,
+				"user_alias":  map[string]any{"alias_name": "anon-" + user, "alias_label": "device"}}}}
+		}
+		return "/users/track", map[string]any{
+			"attributes": []any{map[string]any{"external_id": user, fmt.Sprint("w", w): w}}}
+	}, clients, "k", "")
+
+	var profiles, merged int
+	err := pgRows(dbURL, `SELECT coalesce(u.external_id, ''), u.attributes FROM users u`, func(rows pgx.Rows) error {
+		var ext, raw string
+		if err := rows.Scan(&ext, &raw); err != nil {
+			return err
+		}
+		profiles++
+		var m map[string]any
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			return fmt.Errorf("attributes of %q: %w", ext, err)
+		}
+		missing := []string{}
+		for _, k := range []string{"known", "anon"} {
+			if m[k] != true {
+				missing = append(missing, k)
+			}
+		}
+		for w := 1; w < raceWriters; w++ {
+			if _, ok := m[fmt.Sprint("w", w)]; !ok {
+				missing = append(missing, fmt.Sprint("w", w))
+			}
+		}
+		if len(missing) > 0 {
+			t.Errorf("user %q lacks %v after the merge: %s", ext, missing, raw)
+		} else {
+			merged++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading profiles: %v", err)
+	}
+	if profiles != raceUsers || merged != raceUsers {
+		t.Errorf("%d profiles, %d of them whole; want %d, every twin merged", profiles, merged, raceUsers)
+	}
+	t.Logf("%d identifies beside %d writes each, through 2 nodes: %d whole profiles", raceUsers, raceWriters-1, merged)
+}
