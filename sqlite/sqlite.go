@@ -180,7 +180,9 @@ func (s *Store) inWrite(ctx context.Context, fn func(*writeTx) error) error {
 	defer func() { s.write.prepare(ctx, t.missed) }()
 
 	if err := fn(t); err != nil {
-		if rerr := t.Rollback(); rerr != nil {
+		// A cancelled context (a shutdown, a client gone) has rolled the
+		// transaction back already: ErrTxDone is no failure then.
+		if rerr := t.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			s.logger.Warn("rollback failed", "err", rerr)
 		}
 		return err

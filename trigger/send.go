@@ -157,7 +157,7 @@ func (e *Enqueuer) flush(tx hookflow.Tx, res *SendResult, batch *[]*hookflow.Del
 		return nil
 	}
 	if err := tx.Enqueue(*batch); err != nil {
-		return fmt.Errorf("enqueueing deliveries: %w", err)
+		return err // the store names what failed
 	}
 	res.Enqueued += len(*batch)
 	res.Origin = (*batch)[0].Origin

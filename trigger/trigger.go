@@ -73,7 +73,7 @@ func (e *Enqueuer) OnEvent(tx hookflow.Tx, u *hookflow.User, ev *hookflow.Event)
 		return nil, nil
 	}
 	if err := tx.Enqueue(ds); err != nil {
-		return nil, fmt.Errorf("enqueueing deliveries: %w", err)
+		return nil, fmt.Errorf("webhooks triggered by event %q: %w", ev.Name, err)
 	}
 	return ds, nil
 }
