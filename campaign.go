@@ -110,10 +110,15 @@ type Campaign struct {
 	// Reeligibility is nil when a user may receive the campaign only once
 	// ever; otherwise the seconds that must pass after a send before the user
 	// may receive it again (0: every time).
-	Reeligibility *int64    `json:"reeligibility_seconds"`
-	Version       int       `json:"version"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	Reeligibility *int64 `json:"reeligibility_seconds"`
+	// RateLimitPerMinute, Braze's delivery-speed limit, is the most attempts
+	// of the campaign's deliveries that start in any minute, spread evenly
+	// (one every minute/N), between MinRateLimit and MaxRateLimit; nil
+	// means no limit. Retries count; test sends do not.
+	RateLimitPerMinute *int      `json:"rate_limit_per_minute"`
+	Version            int       `json:"version"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 // Trigger says which event fires an action-based campaign.
