@@ -57,6 +57,22 @@ type Store interface {
 	// Defer returns claimed deliveries to the queue without an attempt:
 	// each sending one becomes pending at its DueAt, attempts unchanged.
 	Defer(ctx context.Context, now time.Time, ds []Deferral) error
+	// PaceClaimed applies campaignID's delivery-speed limit, perMinute
+	// attempt starts a minute, to deliveries of that campaign the caller
+	// has just claimed. It runs as one transaction that takes the
+	// campaign's pacing row first, so callers on every node reserve one at
+	// a time and never get the same slot: it reads the campaign's Pacing
+	// and the slots the deliveries hold for their next attempt, decides
+	// with hookflow.Pace, and stores the outcome. A delivery to wait goes
+	// back to the queue pending, due at its slot, holding it, its attempts
+	// unchanged; one to abort ends aborted with hookflow.PaceAbortReason.
+	// The caller attempts those to send. Decisions come in the order of ds.
+	PaceClaimed(ctx context.Context, now time.Time, campaignID string, perMinute int, ds []*Delivery) ([]PaceDecision, error)
+	// ReleasePaced gives back the slots held by campaignID's waiting
+	// deliveries and makes those deliveries due at now, so they are paced
+	// again under the campaign's current limit. Call it when the limit
+	// changes.
+	ReleasePaced(ctx context.Context, now time.Time, campaignID string) error
 	// QueueStats counts deliveries due, scheduled and sending at now.
 	QueueStats(ctx context.Context, now time.Time) (QueueStats, error)
 	// Replay makes the failed deliveries f selects (or the one failed or
