@@ -172,6 +172,10 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 			continue
 		}
 
+		// Campaign rate limits (pacing.go) send some back to wait.
+		if batch = s.pace(ctx, batch); len(batch) == 0 {
+			continue
+		}
 		s.dispatch(ctx, s.prepare(ctx, batch), inflight)
 	}
 }
