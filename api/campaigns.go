@@ -28,6 +28,8 @@ type campaignInput struct {
 	Version int `json:"version"`
 	// Signing: absent keeps the campaign's signing as it is.
 	Signing *signingInput `json:"signing"`
+	// RateLimitPerMinute: absent or null means no limit.
+	RateLimitPerMinute *int `json:"rate_limit_per_minute"`
 }
 
 // Limits on a campaign's settings, Braze's where Braze has one.
@@ -89,6 +91,7 @@ func (s *Server) updateCampaign(r *http.Request) (int, any, error) {
 	if in.State != "" && in.State != c.State {
 		return 0, nil, hookflow.Invalid("state", "cannot be changed by PUT; use /pause, /resume or /archive")
 	}
+	limit := c.RateLimitPerMinute
 	if err := s.fill(c, in); err != nil {
 		return 0, nil, err
 	}
@@ -102,6 +105,7 @@ func (s *Server) updateCampaign(r *http.Request) (int, any, error) {
 		return 0, nil, conflict(c, err)
 	}
 	s.log.Info("campaign updated", "campaign_id", c.ID, "version", c.Version)
+	s.repace(r, c, limit)
 	return http.StatusOK, viewCampaign(c, secret), nil
 }
 
@@ -130,6 +134,10 @@ func (s *Server) fill(c *hookflow.Campaign, in campaignInput) error {
 	if r := in.Reeligibility; r != nil && (*r < 0 || *r > maxReeligibility) {
 		return hookflow.Invalid("reeligibility_seconds", "must be between 0 and %d (720 days), or null for once per user", maxReeligibility)
 	}
+	if n := in.RateLimitPerMinute; n != nil && (*n < hookflow.MinRateLimit || *n > hookflow.MaxRateLimit) {
+		return hookflow.Invalid("rate_limit_per_minute", "must be between %d and %d messages a minute, or null for no limit",
+			hookflow.MinRateLimit, hookflow.MaxRateLimit)
+	}
 
 	// The secrets are not part of the input: they stay as they are unless
 	// the input's signing object says otherwise.
@@ -137,6 +145,7 @@ func (s *Server) fill(c *hookflow.Campaign, in campaignInput) error {
 	c.Name, c.DeliveryType, c.Webhook = name, in.DeliveryType, *in.Webhook
 	c.Webhook.Signing = signing
 	c.Trigger, c.Audience, c.Reeligibility = in.Trigger, in.Audience, in.Reeligibility
+	c.RateLimitPerMinute = in.RateLimitPerMinute
 	if string(c.Audience) == "null" {
 		c.Audience = nil
 	}
@@ -266,4 +275,27 @@ func newCampaignID() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return "cmp_" + hex.EncodeToString(b[:])
+}
+
+// repace applies an edited rate limit to the deliveries already waiting
+// for a slot under the old one: they are paced again under the new limit
+// (or none). The edit itself is stored by then; if this fails, those
+// deliveries keep their old slots, which is slower but never wrong.
+func (s *Server) repace(r *http.Request, c *hookflow.Campaign, old *int) {
+	now := c.RateLimitPerMinute
+	if old == now || (old != nil && now != nil && *old == *now) {
+		return
+	}
+	if err := s.store.ReleasePaced(r.Context(), s.clock.Now(), c.ID); err != nil {
+		s.log.Warn("releasing paced deliveries after a rate limit change", "campaign_id", c.ID, "err", err)
+		return
+	}
+	var shown any = "none"
+	if now != nil {
+		shown = *now
+	}
+	s.log.Info("campaign rate limit changed", "campaign_id", c.ID, "rate_limit_per_minute", shown)
+	if s.Waker != nil {
+		s.Waker.Wake()
+	}
 }
