@@ -120,7 +120,7 @@ func TestFieldReportH2RateLimit(t *testing.T) {
 		waiting = append(waiting, v.NextAttemptAt.Sub(frT0))
 	}
 	slices.Sort(waiting)
-	equalDurations(t, "waiting deliveries' next attempts", waiting,
+	frEqualDurations(t, "waiting deliveries' next attempts", waiting,
 		[]time.Duration{time.Minute, 2 * time.Minute, 3 * time.Minute, 4 * time.Minute})
 
 	// The retry falls due, and is sent back to wait for the sixth slot.
@@ -135,7 +135,7 @@ func TestFieldReportH2RateLimit(t *testing.T) {
 	for k := 1; k <= 5; k++ {
 		frStep(t, clock, rcv, time.Duration(k)*time.Minute, k+1)
 	}
-	equalDurations(t, "arrivals", rcv.times(), []time.Duration{
+	frEqualDurations(t, "arrivals", rcv.times(), []time.Duration{
 		0, time.Minute, 2 * time.Minute, 3 * time.Minute, 4 * time.Minute, 5 * time.Minute})
 
 	for _, d := range ds {
@@ -188,7 +188,7 @@ func TestRateLimitEditAndTestSend(t *testing.T) {
 	}, nil)
 	frWaitCount(t, rcv.Receiver, 3)
 	frStep(t, clock, rcv, 2*time.Second, 4)
-	equalDurations(t, "arrivals", rcv.times(), []time.Duration{0, 0, time.Second, 2 * time.Second})
+	frEqualDurations(t, "arrivals", rcv.times(), []time.Duration{0, 0, time.Second, 2 * time.Second})
 }
 
 // The setting is checked and shown: 1 to 500,000 a minute or null, kept by
@@ -239,7 +239,7 @@ func TestAPICampaignRateLimit(t *testing.T) {
 	}
 }
 
-func equalDurations(t *testing.T, what string, got, want []time.Duration) {
+func frEqualDurations(t *testing.T, what string, got, want []time.Duration) {
 	t.Helper()
 	if !slices.Equal(got, want) {
 		t.Errorf("%s = %v, want %v", what, got, want)
