@@ -111,10 +111,11 @@ type Campaign struct {
 	// ever; otherwise the seconds that must pass after a send before the user
 	// may receive it again (0: every time).
 	Reeligibility *int64 `json:"reeligibility_seconds"`
-	// RateLimitPerMinute, Braze's delivery-speed limit, is the most attempts
-	// of the campaign's deliveries that start in any minute, spread evenly
-	// (one every minute/N), between MinRateLimit and MaxRateLimit; nil
-	// means no limit. Retries count; test sends do not.
+	// RateLimitPerMinute, Braze's delivery-speed limit, is how many start
+	// slots the campaign's deliveries get a minute, one every minute/N; no
+	// attempt starts before its slot. Between MinRateLimit and
+	// MaxRateLimit; nil means no limit. Retries take slots; test sends do
+	// not.
 	RateLimitPerMinute *int      `json:"rate_limit_per_minute"`
 	Version            int       `json:"version"`
 	CreatedAt          time.Time `json:"created_at"`
