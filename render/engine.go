@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,15 +129,49 @@ func (e *Engine) parse(field, src string) (part, error) {
 	if err != nil {
 		return part{}, &hookflow.ValidationError{Field: field, Reason: err.Error()}
 	}
-	// Line 1, not osteele/liquid's default 0, so errors count lines from 1.
-	tpl, serr := e.liquid.ParseTemplateLocation([]byte(rewritten), "", 1)
-	if serr != nil {
-		return part{}, &hookflow.ValidationError{Field: field, Reason: liquidReason(serr)}
+	tpl, err := e.parseLiquid(src, rewritten)
+	if err != nil {
+		return part{}, &hookflow.ValidationError{Field: field, Reason: err.Error()}
 	}
 	if name, line := unknownFilter(src, e.filters); name != "" {
 		return part{}, &hookflow.ValidationError{Field: field, Reason: fmt.Sprintf("line %d: unknown filter %q", line, name)}
 	}
 	return part{field: field, tpl: tpl}, nil
+}
+
+// parseLiquid parses the rewritten template, with errors as "line N:
+// reason". osteele/liquid's lexer panics on some input, such as an integer
+// literal beyond int64 (found by FuzzRender); that is a template error too,
+// never a crashed request.
+func (e *Engine) parseLiquid(src, rewritten string) (tpl *liquid.Template, err error) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		tpl = nil
+		var num *strconv.NumError
+		if rerr, ok := r.(error); ok && errors.As(rerr, &num) {
+			err = fmt.Errorf("line %d: number %s is out of range", lineOf(src, num.Num), num.Num)
+			return
+		}
+		err = fmt.Errorf("line 1: cannot be parsed: %v", r)
+	}()
+	// Line 1, not osteele/liquid's default 0, so errors count lines from 1.
+	tpl, serr := e.liquid.ParseTemplateLocation([]byte(rewritten), "", 1)
+	if serr != nil {
+		return nil, errors.New(liquidReason(serr))
+	}
+	return tpl, nil
+}
+
+// lineOf returns the line of src where needle first appears, 1 if nowhere.
+func lineOf(src, needle string) int {
+	i := strings.Index(src, needle)
+	if i < 0 {
+		return 1
+	}
+	return 1 + strings.Count(src[:i], "\n")
 }
 
 // liquidReason formats an osteele/liquid error as "line N: reason".
