@@ -31,6 +31,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -53,6 +54,13 @@ type Store struct {
 	write  *pool
 	read   *pool
 	logger *slog.Logger
+
+	// calls carries Update calls to the committer (group.go); closing
+	// ends it, and committed is closed once it has returned.
+	calls     chan *call
+	closing   chan struct{}
+	committed chan struct{}
+	closeOnce sync.Once
 }
 
 var _ hookflow.Store = (*Store)(nil)
@@ -85,6 +93,10 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		return nil, err
 	}
 	s.read = newPool(read)
+
+	s.calls = make(chan *call)
+	s.closing, s.committed = make(chan struct{}), make(chan struct{})
+	go s.commit()
 	return s, nil
 }
 
@@ -149,22 +161,19 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools and the statements they keep.
+// Close waits for the group of Update calls being written, refuses further
+// calls, and closes both pools and the statements they keep.
 func (s *Store) Close() error {
+	if s.closing != nil {
+		s.closeOnce.Do(func() { close(s.closing) })
+		<-s.committed
+	}
 	var errs []error
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
 	}
 	errs = append(errs, s.write.Close())
 	return errors.Join(errs...)
-}
-
-// Update runs fn in one IMMEDIATE write transaction, committed if fn returns
-// nil and rolled back otherwise.
-func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
-	return s.inWrite(ctx, func(t *writeTx) error {
-		return fn(&tx{ctx: ctx, q: t})
-	})
 }
 
 // inWrite runs fn in a write transaction. Once the transaction has ended it

@@ -1,0 +1,236 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hookflow/hookflow"
+)
+
+// Group commit. SQLite has one writer, and under load every /users/track
+// request used to wait for the write connection, run its own transaction and
+// pay its own commit (the WAL frames of every page it touched, written
+// again by the next request). Update instead hands its function to one
+// goroutine, the committer, which runs whatever calls are waiting in one
+// transaction, each inside a SAVEPOINT of its own, and commits once. A call
+// that fails rolls back to its savepoint: the calls before and after it
+// keep their writes. Every caller learns its outcome only after the shared
+// commit, so "accepted" still means "stored, with its deliveries".
+//
+// The calls of a group run one after another on the one connection, so each
+// sees the writes of those before it, exactly as if they had run in turn in
+// transactions of their own.
+
+// groupMax is the most Update calls one transaction carries. It bounds how
+// long the first call of a large group waits for the commit; 64 requests of
+// 75 events take a few tens of milliseconds.
+const groupMax = 64
+
+// errClosed is what Update returns once Close has begun.
+var errClosed = errors.New("sqlite store is closed")
+
+// call is one Update waiting for the committer.
+type call struct {
+	ctx  context.Context
+	fn   func(hookflow.Tx) error
+	done chan struct{}
+
+	err      error
+	panicked any // what fn panicked with, re-raised in the caller
+	ran      bool
+}
+
+// Update runs fn in a write transaction, possibly shared with other Update
+// calls (see the group commit note above); it returns once that transaction
+// has committed, or failed. If fn returns an error, nothing it wrote is kept.
+// fn must not call Update, or any other method of the store that writes.
+//
+// fn runs on the committer's goroutine, and the statements it runs through
+// its Tx ignore ctx: cancelling one call must not interrupt a transaction
+// that others share. ctx is checked before fn starts; once fn has started,
+// the call completes.
+func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c := newCall(ctx, fn)
+	select {
+	case s.calls <- c:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.closing:
+		return errClosed
+	}
+	<-c.done
+	if c.panicked != nil {
+		panic(c.panicked)
+	}
+	return c.err
+}
+
+// commit is the committer: it runs groups of waiting calls until Close.
+func (s *Store) commit() {
+	defer close(s.committed)
+	for {
+		select {
+		case first := <-s.calls:
+			t, err := s.beginGroup()
+			if err != nil {
+				first.finish(err)
+				continue
+			}
+			// Gather after BEGIN: the calls that arrived while it waited
+			// for the connection join this group.
+			s.runGroup(t, s.gather(first))
+		case <-s.closing:
+			return
+		}
+	}
+}
+
+// groupCtx is the context of a group's transaction and of the statements
+// its calls run. It is not any caller's: database/sql rolls a transaction
+// back when its context ends, and the driver interrupts a statement whose
+// context ends, which in SQLite can roll back the whole transaction.
+var groupCtx = context.Background()
+
+// beginGroup begins the transaction of a group.
+func (s *Store) beginGroup() (*writeTx, error) {
+	begun, err := s.write.BeginTx(groupCtx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("beginning write: %w", mapErr(err))
+	}
+	return newWriteTx(begun, s.write), nil
+}
+
+// gather returns first and the calls waiting behind it, at most groupMax.
+func (s *Store) gather(first *call) []*call {
+	group := []*call{first}
+	for len(group) < groupMax {
+		select {
+		case c := <-s.calls:
+			group = append(group, c)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+// runGroup runs the calls of group in t, each in a savepoint, commits, and
+// tells each caller its outcome.
+func (s *Store) runGroup(t *writeTx, group []*call) {
+	defer func() { s.write.prepare(groupCtx, t.missed) }()
+
+	for _, c := range group {
+		if err := s.runSaved(t, c); err != nil {
+			// The transaction is unusable (SQLite rolled it back, or a
+			// savepoint statement failed): no call of the group keeps
+			// its writes, so each gets a transaction of its own.
+			s.logger.Warn("group transaction failed", "calls", len(group), "err", err)
+			if rerr := t.Rollback(); rerr != nil {
+				s.logger.Debug("rollback after group failure", "err", rerr)
+			}
+			s.runAlone(group)
+			return
+		}
+	}
+	if err := t.Commit(); err != nil {
+		s.logger.Warn("group commit failed", "calls", len(group), "err", mapErr(err))
+		s.runAlone(group)
+		return
+	}
+	for _, c := range group {
+		c.finish(c.err)
+	}
+}
+
+// Savepoint statements. One name serves every call: each savepoint is
+// released before the next call begins.
+const (
+	savepoint   = `SAVEPOINT update_call`
+	rollbackTo  = `ROLLBACK TO update_call`
+	releaseSave = `RELEASE update_call`
+)
+
+// runSaved runs c inside a savepoint of t, recording its outcome in c. It
+// returns an error only when t itself can no longer be used.
+func (s *Store) runSaved(t *writeTx, c *call) error {
+	ctx := groupCtx
+	if err := c.ctx.Err(); err != nil {
+		c.err = err
+		return nil
+	}
+	if _, err := t.ExecContext(ctx, savepoint); err != nil {
+		return fmt.Errorf("beginning savepoint: %w", mapErr(err))
+	}
+	c.ran = true
+	c.err, c.panicked = runFn(ctx, t, c.fn)
+	if c.err == nil && c.panicked == nil {
+		if _, err := t.ExecContext(ctx, releaseSave); err != nil {
+			return fmt.Errorf("releasing savepoint: %w", mapErr(err))
+		}
+		return nil
+	}
+	if _, err := t.ExecContext(ctx, rollbackTo); err != nil {
+		return fmt.Errorf("rolling back to savepoint: %w", mapErr(err))
+	}
+	if _, err := t.ExecContext(ctx, releaseSave); err != nil {
+		return fmt.Errorf("releasing savepoint: %w", mapErr(err))
+	}
+	return nil
+}
+
+// runFn calls fn on a Tx of t, catching a panic so that the committer lives
+// on and the caller's goroutine re-raises it.
+func runFn(ctx context.Context, t *writeTx, fn func(hookflow.Tx) error) (err error, panicked any) {
+	defer func() {
+		if p := recover(); p != nil {
+			panicked = p
+		}
+	}()
+	return fn(&tx{ctx: ctx, q: t}), nil
+}
+
+// runAlone settles the calls of a group whose shared transaction failed. A
+// call that failed on its own keeps its error, as it would have alone; every
+// other call runs again in a transaction of its own.
+func (s *Store) runAlone(group []*call) {
+	for _, c := range group {
+		if c.ran && (c.err != nil || c.panicked != nil) {
+			c.finish(c.err)
+			continue
+		}
+		s.runOne(c)
+	}
+}
+
+// runOne runs c alone in a transaction of its own.
+func (s *Store) runOne(c *call) {
+	if err := c.ctx.Err(); err != nil {
+		c.finish(err)
+		return
+	}
+	ctx := groupCtx
+	c.err, c.panicked = nil, nil
+	err := s.inWrite(ctx, func(t *writeTx) error {
+		var err error
+		err, c.panicked = runFn(ctx, t, c.fn)
+		if c.panicked != nil {
+			return errors.New("panic")
+		}
+		return err
+	})
+	c.finish(err)
+}
+
+func newCall(ctx context.Context, fn func(hookflow.Tx) error) *call {
+	return &call{ctx: ctx, fn: fn, done: make(chan struct{})}
+}
+
+// finish reports err to c's caller.
+func (c *call) finish(err error) {
+	c.err = err
+	close(c.done)
+}

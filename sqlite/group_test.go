@@ -1,0 +1,222 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/hookflow/hookflow"
+)
+
+// insertUser returns an Update function that stores user id.
+func insertUser(id string) func(hookflow.Tx) error {
+	return func(tx hookflow.Tx) error {
+		return tx.InsertUser(&hookflow.User{ID: id, ExternalID: "ext-" + id})
+	}
+}
+
+// userIDs returns the ids of the stored users, in order.
+func userIDs(t *testing.T, s *Store) []string {
+	t.Helper()
+	rows, err := s.read.QueryContext(context.Background(), `SELECT id FROM users ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// runAsGroup runs fns as one group, in one transaction, and returns the
+// error each call reported.
+func runAsGroup(t *testing.T, s *Store, fns ...func(hookflow.Tx) error) []error {
+	t.Helper()
+	tx, err := s.beginGroup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var group []*call
+	for _, fn := range fns {
+		group = append(group, newCall(context.Background(), fn))
+	}
+	s.runGroup(tx, group)
+
+	errs := make([]error, len(group))
+	for i, c := range group {
+		<-c.done
+		errs[i] = c.err
+	}
+	return errs
+}
+
+func TestGroupFailureRollsBackOnlyThatCall(t *testing.T) {
+	s := openInternal(t)
+	refused := errors.New("refused")
+	errs := runAsGroup(t, s,
+		insertUser("a"),
+		func(tx hookflow.Tx) error {
+			if err := tx.InsertUser(&hookflow.User{ID: "b"}); err != nil {
+				return err
+			}
+			return refused
+		},
+		insertUser("c"),
+	)
+
+	if errs[0] != nil || !errors.Is(errs[1], refused) || errs[2] != nil {
+		t.Fatalf("errors = %v, want nil, refused, nil", errs)
+	}
+	if got, want := fmt.Sprint(userIDs(t, s)), "[a c]"; got != want {
+		t.Errorf("users = %s, want %s", got, want)
+	}
+}
+
+func TestGroupCallsSeeEarlierCallsWrites(t *testing.T) {
+	s := openInternal(t)
+	var seen *hookflow.User
+	errs := runAsGroup(t, s,
+		insertUser("a"),
+		func(tx hookflow.Tx) error {
+			var err error
+			seen, err = tx.FindUser(hookflow.UserRef{ExternalID: "ext-a"})
+			return err
+		},
+		// A conflict with the first call's user fails this call alone.
+		insertUser("a"),
+	)
+
+	if errs[0] != nil || errs[1] != nil || !errors.Is(errs[2], hookflow.ErrConflict) {
+		t.Fatalf("errors = %v, want nil, nil, a conflict", errs)
+	}
+	if seen == nil || seen.ID != "a" {
+		t.Errorf("second call found %+v, want user a", seen)
+	}
+	if got, want := fmt.Sprint(userIDs(t, s)), "[a]"; got != want {
+		t.Errorf("users = %s, want %s", got, want)
+	}
+}
+
+// A call that ends the shared transaction (here by rolling it back behind
+// the store's back) fails alone; the others are run again, each in its own
+// transaction, and stored once.
+func TestBrokenGroupRunsTheOthersAlone(t *testing.T) {
+	s := openInternal(t)
+	runs := 0
+	errs := runAsGroup(t, s,
+		insertUser("a"),
+		func(htx hookflow.Tx) error {
+			runs++
+			if err := htx.InsertUser(&hookflow.User{ID: "b"}); err != nil {
+				return err
+			}
+			_, err := htx.(*tx).q.Tx.ExecContext(groupCtx, `ROLLBACK`)
+			return err
+		},
+		insertUser("c"),
+	)
+
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("errors = %v, want nil, an error, nil", errs)
+	}
+	if runs != 2 {
+		t.Errorf("the breaking call ran %d times, want 2 (in the group, then alone)", runs)
+	}
+	if got, want := fmt.Sprint(userIDs(t, s)), "[a c]"; got != want {
+		t.Errorf("users = %s, want %s", got, want)
+	}
+}
+
+func TestUpdatePanicReachesTheCallerAndSparesOthers(t *testing.T) {
+	s := openInternal(t)
+	func() {
+		defer func() {
+			if p := recover(); p != "boom" {
+				t.Errorf("recovered %v, want boom", p)
+			}
+		}()
+		s.Update(context.Background(), func(tx hookflow.Tx) error {
+			if err := tx.InsertUser(&hookflow.User{ID: "p"}); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+
+	if err := s.Update(context.Background(), insertUser("a")); err != nil {
+		t.Fatalf("Update after a panic: %v", err)
+	}
+	if got, want := fmt.Sprint(userIDs(t, s)), "[a]"; got != want {
+		t.Errorf("users = %s, want %s", got, want)
+	}
+}
+
+func TestUpdateCancelledBeforeItRuns(t *testing.T) {
+	s := openInternal(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := s.Update(ctx, insertUser("a"))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Update = %v, want context.Canceled", err)
+	}
+
+	errs := runAsGroup(t, s, insertUser("b"))
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if got, want := fmt.Sprint(userIDs(t, s)), "[b]"; got != want {
+		t.Errorf("users = %s, want %s", got, want)
+	}
+}
+
+// Many concurrent callers, some failing, through the committer: each
+// success is stored, each failure is not, and Close waits for them all.
+func TestConcurrentUpdatesGroup(t *testing.T) {
+	s := openInternal(t)
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			id := fmt.Sprintf("u%03d", i)
+			errs[i] = s.Update(context.Background(), func(tx hookflow.Tx) error {
+				if err := tx.InsertUser(&hookflow.User{ID: id}); err != nil {
+					return err
+				}
+				if i%7 == 0 {
+					return fmt.Errorf("refused %d", i)
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+
+	var want []string
+	for i, err := range errs {
+		if (i%7 == 0) != (err != nil) {
+			t.Errorf("call %d: err = %v", i, err)
+		}
+		if i%7 != 0 {
+			want = append(want, fmt.Sprintf("u%03d", i))
+		}
+	}
+	if got := userIDs(t, s); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("stored %d users, want %d", len(got), len(want))
+	}
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(context.Background(), insertUser("late")); !errors.Is(err, errClosed) {
+		t.Errorf("Update after Close = %v, want errClosed", err)
+	}
+}
