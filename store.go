@@ -119,6 +119,12 @@ type Store interface {
 // the context given to Update.
 type Tx interface {
 	FindUser(ref UserRef) (*User, error)
+	// FindUsersByExternalID returns the profiles with the given external
+	// ids, aliases included, keyed by external id; an id with no profile is
+	// simply absent, and repeated ids are fine. It reads them in a few
+	// queries, however many ids, so that a /users/track batch resolves its
+	// users at once rather than one query per item.
+	FindUsersByExternalID(ids []string) (map[string]*User, error)
 	// InsertUser stores a new profile with its aliases.
 	InsertUser(u *User) error
 	// UpdateUser replaces the profile's external id, aliases and attributes

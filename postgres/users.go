@@ -98,12 +98,32 @@ func scanUser(r pgx.Row) (*hookflow.User, error) {
 // in two queries whatever the number of ids: the ids travel as one array
 // parameter. Unknown ids are absent from the map.
 func (s *Store) GetUsers(ctx context.Context, ids []string) (map[string]*hookflow.User, error) {
-	users := make(map[string]*hookflow.User, len(ids))
-	if len(ids) == 0 {
+	return readUsers(ctx, s.pool, `u.id`, ids)
+}
+
+// FindUsersByExternalID reads the profiles with the given external ids,
+// with their aliases, keyed by external id, in two queries.
+func (t *tx) FindUsersByExternalID(ids []string) (map[string]*hookflow.User, error) {
+	byID, err := readUsers(t.ctx, t.q, `u.external_id`, ids)
+	if err != nil {
+		return nil, err
+	}
+	users := make(map[string]*hookflow.User, len(byID))
+	for _, u := range byID {
+		users[u.ExternalID] = u
+	}
+	return users, nil
+}
+
+// readUsers reads the profiles whose column (u.id or u.external_id) is one
+// of keys, with their aliases, keyed by braze id.
+func readUsers(ctx context.Context, q querier, column string, keys []string) (map[string]*hookflow.User, error) {
+	users := make(map[string]*hookflow.User, len(keys))
+	if len(keys) == 0 {
 		return users, nil
 	}
-	rows, err := s.pool.Query(ctx,
-		`SELECT `+userColumns+` FROM users u WHERE u.id = ANY($1)`, ids)
+	rows, err := q.Query(ctx,
+		`SELECT `+userColumns+` FROM users u WHERE `+column+` = ANY($1)`, keys)
 	if err != nil {
 		return nil, fmt.Errorf("reading users: %w", err)
 	}
@@ -116,12 +136,14 @@ func (s *Store) GetUsers(ctx context.Context, ids []string) (map[string]*hookflo
 	if len(list) == 0 {
 		return users, nil
 	}
-	for _, u := range list {
+	found := make([]string, len(list))
+	for i, u := range list {
 		users[u.ID] = u
+		found[i] = u.ID
 	}
 
-	rows, err = s.pool.Query(ctx, `SELECT user_id, name, label FROM user_aliases
-		WHERE user_id = ANY($1) ORDER BY user_id, label`, ids)
+	rows, err = q.Query(ctx, `SELECT user_id, name, label FROM user_aliases
+		WHERE user_id = ANY($1) ORDER BY user_id, label`, found)
 	if err != nil {
 		return nil, fmt.Errorf("reading aliases: %w", err)
 	}

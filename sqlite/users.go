@@ -86,42 +86,68 @@ func scanUser(r scanner) (*hookflow.User, error) {
 	return &u, nil
 }
 
-// getUsersChunk is how many ids one GetUsers statement binds: it keeps each
-// statement well under SQLite's limit on bound parameters. A power of two,
-// see readUsers.
+// getUsersChunk is how many keys one statement of readUsers binds: it keeps
+// each statement well under SQLite's limit on bound parameters. A power of
+// two, see inList.
 const getUsersChunk = 512
 
 // GetUsers reads the profiles with the given braze ids, with their aliases,
 // in two queries per getUsersChunk distinct ids. Unknown ids are absent from
 // the map.
 func (s *Store) GetUsers(ctx context.Context, ids []string) (map[string]*hookflow.User, error) {
-	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	users := make(map[string]*hookflow.User, len(ids))
-	for chunk := range slices.Chunk(ids, getUsersChunk) {
-		if err := readUsers(ctx, s.read, chunk, users); err != nil {
+	return readUsers(ctx, s.read, `u.id`, ids)
+}
+
+// FindUsersByExternalID reads the profiles with the given external ids,
+// with their aliases, keyed by external id, in two queries per
+// getUsersChunk distinct ids.
+func (t *tx) FindUsersByExternalID(ids []string) (map[string]*hookflow.User, error) {
+	byID, err := readUsers(t.ctx, t.q, `u.external_id`, ids)
+	if err != nil {
+		return nil, err
+	}
+	users := make(map[string]*hookflow.User, len(byID))
+	for _, u := range byID {
+		users[u.ExternalID] = u
+	}
+	return users, nil
+}
+
+// readUsers reads the profiles whose column (u.id or u.external_id) is one
+// of keys, with their aliases, keyed by braze id.
+func readUsers(ctx context.Context, q querier, column string, keys []string) (map[string]*hookflow.User, error) {
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	users := make(map[string]*hookflow.User, len(keys))
+	for chunk := range slices.Chunk(keys, getUsersChunk) {
+		if err := readUserChunk(ctx, q, column, chunk, users); err != nil {
 			return nil, err
 		}
 	}
 	return users, nil
 }
 
-// readUsers adds to into the profiles with the given ids (at least one),
-// reading the users in one query and their aliases in another.
-func readUsers(ctx context.Context, q querier, ids []string, into map[string]*hookflow.User) error {
-	// The list is padded to a power of two by repeating the last id, so the
-	// texts are a handful of shapes that the statement cache can keep
-	// rather than one per batch size.
-	args := make([]any, 1<<bits.Len(uint(len(ids)-1)))
+// inList returns the placeholders and arguments of an IN list of keys (at
+// least one). The list is padded to a power of two by repeating the last
+// key, so the texts are a handful of shapes that the statement cache can
+// keep rather than one per batch size.
+func inList(keys []string) (string, []any) {
+	args := make([]any, 1<<bits.Len(uint(len(keys)-1)))
 	for i := range args {
-		args[i] = ids[min(i, len(ids)-1)]
+		args[i] = keys[min(i, len(keys)-1)]
 	}
-	marks := "?" + strings.Repeat(", ?", len(args)-1)
+	return "?" + strings.Repeat(", ?", len(args)-1), args
+}
+
+// readUserChunk adds to into the profiles whose column is one of keys (at
+// least one), reading the users in one query and their aliases in another.
+func readUserChunk(ctx context.Context, q querier, column string, keys []string, into map[string]*hookflow.User) error {
+	marks, args := inList(keys)
 	rows, err := q.QueryContext(ctx,
-		`SELECT `+userColumns+` FROM users u WHERE u.id IN (`+marks+`)`, args...)
+		`SELECT `+userColumns+` FROM users u WHERE `+column+` IN (`+marks+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("reading users: %w", err)
 	}
-	found := 0
+	var found []string
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
@@ -129,16 +155,18 @@ func readUsers(ctx context.Context, q querier, ids []string, into map[string]*ho
 			return fmt.Errorf("reading users: %w", err)
 		}
 		into[u.ID] = u
-		found++
+		found = append(found, u.ID)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading users: %w", err)
 	}
-	if found == 0 {
+	if len(found) == 0 {
 		return nil
 	}
 
+	slices.Sort(found)
+	marks, args = inList(found)
 	rows, err = q.QueryContext(ctx, `SELECT user_id, name, label FROM user_aliases
 		WHERE user_id IN (`+marks+`) ORDER BY user_id, label`, args...)
 	if err != nil {

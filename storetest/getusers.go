@@ -71,3 +71,66 @@ func testGetUsersMany(t *testing.T, s hookflow.Store) {
 		}
 	}
 }
+
+// testFindUsersByExternalID resolves many external ids in a transaction at
+// once: each known one comes back whole, keyed by its external id and read
+// the same as through FindUser; unknown and repeated ids change nothing,
+// and a profile written earlier in the same transaction is found.
+func testFindUsersByExternalID(t *testing.T, s hookflow.Store) {
+	a := newUser("eeeeeeeeeeeeeeeeeeeeeee1", "ext-1", "ana@example.com")
+	b := newUser("eeeeeeeeeeeeeeeeeeeeeee2", "ext-2", "")
+	b.Aliases = nil
+	noExternal := newUser("eeeeeeeeeeeeeeeeeeeeeee3", "", "")
+	insertUsers(t, s, a, b, noExternal)
+	var many []*hookflow.User
+	for i := range 700 {
+		many = append(many, &hookflow.User{ID: fmt.Sprintf("f%023d", i),
+			ExternalID: fmt.Sprintf("many-%d", i), Attributes: map[string]any{},
+			CreatedAt: t0, UpdatedAt: t0,
+			Aliases: []hookflow.Alias{{Name: fmt.Sprintf("n%d", i), Label: "crm"}}})
+	}
+	insertUsers(t, s, many...)
+
+	update(t, s, func(tx hookflow.Tx) error {
+		fresh := newUser("eeeeeeeeeeeeeeeeeeeeeee4", "ext-new", "")
+		if err := tx.InsertUser(fresh); err != nil {
+			return err
+		}
+		got, err := tx.FindUsersByExternalID([]string{"ext-2", "ext-none", "ext-1", "ext-new", "ext-1", ""})
+		if err != nil {
+			return err
+		}
+		equal(t, "FindUsersByExternalID", got,
+			map[string]*hookflow.User{"ext-1": a, "ext-2": b, "ext-new": fresh})
+		for ext, u := range got {
+			one, err := tx.FindUser(hookflow.UserRef{ExternalID: ext})
+			if err != nil {
+				return err
+			}
+			equal(t, "FindUsersByExternalID["+ext+"] vs FindUser", u, one)
+		}
+
+		for _, ids := range [][]string{nil, {}, {"ext-none"}} {
+			got, err := tx.FindUsersByExternalID(ids)
+			if err != nil || got == nil || len(got) != 0 {
+				t.Errorf("FindUsersByExternalID(%q) = %v, %v; want an empty map", ids, got, err)
+			}
+		}
+
+		var exts []string
+		for _, u := range many {
+			exts = append(exts, u.ExternalID)
+		}
+		got, err = tx.FindUsersByExternalID(exts)
+		if err != nil {
+			return err
+		}
+		if len(got) != len(many) {
+			t.Fatalf("FindUsersByExternalID returned %d users, want %d", len(got), len(many))
+		}
+		for _, u := range many {
+			equal(t, "FindUsersByExternalID["+u.ExternalID+"]", got[u.ExternalID], u)
+		}
+		return nil
+	})
+}

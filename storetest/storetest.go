@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"FindUserByEachRef", testFindUserByEachRef},
 		{"GetUsers", testGetUsers},
 		{"GetUsersMany", testGetUsersMany},
+		{"FindUsersByExternalID", testFindUsersByExternalID},
 		{"UserConflicts", testUserConflicts},
 		{"UpdateUser", testUpdateUser},
 		{"ConcurrentUserWrites", testConcurrentUserWrites},

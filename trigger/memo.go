@@ -1,6 +1,8 @@
 package trigger
 
 import (
+	"fmt"
+
 	"github.com/hookflow/hookflow"
 )
 
@@ -13,7 +15,10 @@ type memoTx struct {
 	hookflow.Tx
 	triggered  map[string][]*hookflow.Campaign
 	exceptions map[string][]*hookflow.Campaign
-	users      map[string]*hookflow.User // by UserRef.String()
+	users      map[string]*hookflow.User // by memoKey
+	// absent holds the memoKeys that prefetch found no profile for, until
+	// the request creates one.
+	absent map[string]bool
 }
 
 func memo(tx hookflow.Tx) *memoTx {
@@ -25,7 +30,36 @@ func memo(tx hookflow.Tx) *memoTx {
 		triggered:  map[string][]*hookflow.Campaign{},
 		exceptions: map[string][]*hookflow.Campaign{},
 		users:      map[string]*hookflow.User{},
+		absent:     map[string]bool{},
 	}
+}
+
+// prefetch resolves, in one read, every external id among refs that the
+// memory does not know yet, so that FindUser answers them from memory.
+func (m *memoTx) prefetch(refs []hookflow.UserRef) error {
+	var ids []string
+	for _, ref := range refs {
+		key := memoKey(ref)
+		if ref.ExternalID == "" || m.users[key] != nil || m.absent[key] {
+			continue
+		}
+		ids = append(ids, ref.ExternalID)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	found, err := m.Tx.FindUsersByExternalID(ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if u := found[id]; u != nil {
+			m.remember(u)
+		} else {
+			m.absent[memoKey(hookflow.UserRef{ExternalID: id})] = true
+		}
+	}
+	return nil
 }
 
 func (m *memoTx) TriggeredCampaigns(ev *hookflow.Event) ([]*hookflow.Campaign, error) {
@@ -62,6 +96,9 @@ func (m *memoTx) FindUser(ref hookflow.UserRef) (*hookflow.User, error) {
 	if u, ok := m.users[key]; ok && key != "" {
 		return u, nil
 	}
+	if m.absent[key] {
+		return nil, fmt.Errorf("finding user by %s: %w", ref, hookflow.ErrNotFound)
+	}
 	u, err := m.Tx.FindUser(ref)
 	if err == nil {
 		m.remember(u)
@@ -88,7 +125,9 @@ func (m *memoTx) UpdateUser(u *hookflow.User) error {
 func (m *memoTx) remember(u *hookflow.User) {
 	m.users[memoKey(hookflow.UserRef{BrazeID: u.ID})] = u
 	if u.ExternalID != "" {
-		m.users[memoKey(hookflow.UserRef{ExternalID: u.ExternalID})] = u
+		key := memoKey(hookflow.UserRef{ExternalID: u.ExternalID})
+		m.users[key] = u
+		delete(m.absent, key)
 	}
 }
 

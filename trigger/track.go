@@ -18,6 +18,8 @@ type Result struct {
 	// Errors lists items refused while applying (after parsing).
 	Errors     []intake.ItemError
 	Deliveries []*hookflow.Delivery
+
+	events []*hookflow.Event // accepted, to be stored
 }
 
 // errItem marks a problem with one item that refuses the item, not the
@@ -31,7 +33,11 @@ func (e *errItem) Error() string { return e.msg }
 // problems are returned in Result.Errors; any other error means the
 // transaction must roll back.
 func (e *Enqueuer) Track(tx hookflow.Tx, b *intake.Batch) (*Result, error) {
-	tx = memo(tx)
+	m := memo(tx)
+	if err := m.prefetch(batchRefs(b)); err != nil {
+		return nil, fmt.Errorf("finding users: %w", err)
+	}
+	tx = m
 	r := &Result{}
 	for _, a := range b.Attributes {
 		err := e.applyAttributes(tx, a)
@@ -57,7 +63,30 @@ func (e *Enqueuer) Track(tx hookflow.Tx, b *intake.Batch) (*Result, error) {
 			r.Purchases++
 		}
 	}
+
+	// Nothing in a request reads the events it stores, so they are
+	// written together once every item has been applied.
+	if len(r.events) > 0 {
+		if err := tx.InsertEvents(r.events); err != nil {
+			return nil, fmt.Errorf("storing events: %w", err)
+		}
+	}
 	return r, nil
+}
+
+// batchRefs lists the user of every item of b.
+func batchRefs(b *intake.Batch) []hookflow.UserRef {
+	refs := make([]hookflow.UserRef, 0, len(b.Attributes)+len(b.Events)+len(b.Purchases))
+	for _, a := range b.Attributes {
+		refs = append(refs, a.Ref)
+	}
+	for _, in := range b.Events {
+		refs = append(refs, in.Ref)
+	}
+	for _, in := range b.Purchases {
+		refs = append(refs, in.Ref)
+	}
+	return refs
 }
 
 // item sorts an item's outcome: processed, refused (recorded), or an error
@@ -98,13 +127,11 @@ func (e *Enqueuer) trackEvent(tx hookflow.Tx, r *Result, ref hookflow.UserRef, e
 	ev.ID = hookflow.NewDeliveryID()
 	ev.UserID = u.ID
 	ev.ReceivedAt = e.clock.Now()
-	if err := tx.InsertEvents([]*hookflow.Event{&ev}); err != nil {
-		return fmt.Errorf("storing event: %w", err)
-	}
 	ds, err := e.OnEvent(tx, u, &ev)
 	if err != nil {
 		return err
 	}
+	r.events = append(r.events, &ev)
 	r.Deliveries = append(r.Deliveries, ds...)
 	return nil
 }
