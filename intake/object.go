@@ -45,32 +45,31 @@ func failf(format string, args ...any) error {
 // decodeObject decodes raw, one element of a top-level array, keeping key
 // order. raw is known to be valid JSON.
 func decodeObject(raw json.RawMessage) (object, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("decode object: %w", err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	r := valueReader{data: raw}
+	if r.peek() != '{' {
 		return nil, failf("the object must be a JSON object, not %s", jsonKind(raw))
 	}
 
 	var obj object
-	for dec.More() {
-		tok, err := dec.Token()
+	var bad error
+	err := r.members(func(key string) error {
+		v, err := r.value()
 		if err != nil {
-			return nil, fmt.Errorf("decode object key: %w", err)
+			return err
 		}
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("decode object value: %w", err)
-		}
-		key := tok.(string)
-		v, err = hookflow.NormalizeNumbers(v)
-		if err != nil {
-			return nil, failf("%q: %v", key, err)
+		if bad == nil {
+			if v, err = hookflow.NormalizeNumbers(v); err != nil {
+				bad = failf("%q: %v", key, err)
+			}
 		}
 		obj = append(obj, field{key: key, value: v})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("decode object: %w", err)
+	}
+	if bad != nil {
+		return nil, bad
 	}
 	return obj, nil
 }

@@ -3,6 +3,7 @@ package intake
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hookflow/hookflow"
@@ -100,46 +101,65 @@ func (b *Batch) add(name string, index int, raw json.RawMessage, now time.Time) 
 // splitArrays checks the shape of the request and returns its non-empty
 // arrays by name, each element still raw.
 func splitArrays(body []byte) (map[string][]json.RawMessage, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) && syn.Error() != "unexpected end of JSON input" {
-			// Say where (the offset counts from 1, as the api package's
-			// messages do): a stray comma in a large batch is hard to find
-			// from the reason alone.
-			return nil, hookflow.Invalid("", "request body is not valid JSON: %v (at byte %d)", err, syn.Offset)
-		}
-		if errors.As(err, &syn) || len(body) == 0 {
-			return nil, hookflow.Invalid("", "request body is not valid JSON: %v", err)
-		}
+	if !json.Valid(body) {
+		return nil, invalidBody(body)
+	}
+	r := valueReader{data: body}
+	switch r.peek() {
+	case '{':
+	case 'n':
+		return nil, hookflow.Invalid("", "request body must be a JSON object, not null")
+	default:
 		return nil, hookflow.Invalid("", "request body must be a JSON object, not %s", jsonKind(body))
 	}
-	if top == nil {
-		return nil, hookflow.Invalid("", "request body must be a JSON object, not null")
+	// As json.Unmarshal into a map would: the last of repeated keys wins.
+	top := map[string][]byte{}
+	err := r.members(func(key string) error {
+		raw, err := r.skip()
+		top[key] = raw
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("splitting the body: %w", err)
 	}
 
 	arrays := map[string][]json.RawMessage{}
 	for _, name := range []string{InputAttributes, InputEvents, InputPurchases} {
 		raw, ok := top[name]
-		if !ok {
+		if !ok || string(raw) == "null" {
 			continue
 		}
-		var items []json.RawMessage
-		if err := json.Unmarshal(raw, &items); err != nil {
+		if raw[0] != '[' {
 			return nil, hookflow.Invalid(name, "must be an array, not %s", jsonKind(raw))
+		}
+		items, err := (&valueReader{data: raw}).elements()
+		if err != nil {
+			return nil, fmt.Errorf("splitting %s: %w", name, err)
 		}
 		if len(items) > MaxObjects {
 			return nil, hookflow.Invalid(name, "has %d objects; at most %d are allowed", len(items), MaxObjects)
 		}
-		if items != nil {
-			arrays[name] = items
-		}
+		arrays[name] = items
 	}
 
 	if countItems(arrays) == 0 {
 		return nil, hookflow.Invalid("", "'attributes', 'events' or 'purchases' must hold at least one object")
 	}
 	return arrays, nil
+}
+
+// invalidBody explains why body, which is not valid JSON, was refused.
+func invalidBody(body []byte) error {
+	var top any
+	err := json.Unmarshal(body, &top)
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) && syn.Error() != "unexpected end of JSON input" {
+		// Say where (the offset counts from 1, as the api package's
+		// messages do): a stray comma in a large batch is hard to find
+		// from the reason alone.
+		return hookflow.Invalid("", "request body is not valid JSON: %v (at byte %d)", err, syn.Offset)
+	}
+	return hookflow.Invalid("", "request body is not valid JSON: %v", err)
 }
 
 func countItems(arrays map[string][]json.RawMessage) int {

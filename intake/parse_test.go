@@ -261,3 +261,18 @@ func TestParseKeepsValidObjects(t *testing.T) {
 		t.Errorf("attributes = %+v, want index 1", b.Attributes)
 	}
 }
+
+// The top level reads as json.Unmarshal into a map would: escaped keys are
+// decoded, and the last of repeated keys wins.
+func TestParseTopLevelKeys(t *testing.T) {
+	body := `{ "events" : [` + validEvent + `], "\u0065vents": [` + validEvent + `,` + validEvent +
+		`], "purchases": null, "other": {"events": []} }`
+	b, err := intake.Parse([]byte(body), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Events) != 2 || len(b.Purchases) != 0 || len(b.Attributes) != 0 {
+		t.Errorf("parsed %d events, %d purchases, %d attributes; want 2, 0, 0",
+			len(b.Events), len(b.Purchases), len(b.Attributes))
+	}
+}
