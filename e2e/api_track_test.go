@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -282,5 +284,62 @@ func TestAPITrackPropertyLimits(t *testing.T) {
 	_, v := e.apUser("u1")
 	if len(v.Events) != 1 || v.Events[0].Properties["note"] != ok {
 		t.Errorf("stored events = %+v", v.Events)
+	}
+}
+
+// Concurrent /users/track calls share write transactions on SQLite (group
+// commit) yet each must behave as if it ran alone, one after another:
+// increments of one new user all count, that user is created once, every
+// accepted event is stored once with its delivery, and one call's item
+// errors do not touch the others.
+func TestAPITrackConcurrentCallsActAsSerial(t *testing.T) {
+	e := apStart(t)
+	e.apActionCampaign("each", "go", nil)
+	const calls = 24
+
+	statuses := make([]int, calls)
+	outs := make([]map[string]any, calls)
+	var wg sync.WaitGroup
+	for i := range calls {
+		wg.Go(func() {
+			statuses[i], outs[i] = e.apTrack(fmt.Sprintf(`{
+				"attributes":[{"external_id":"shared","coins":{"inc":1}},
+				              {"external_id":"ghost","_update_existing_only":true,"plan":"x"}],
+				"events":[{"external_id":"shared","name":"go","time":"2026-12-03T09:00:00Z"},
+				          {"external_id":"own-%d","name":"go","time":"2026-12-03T09:00:00Z"},
+				          {"external_id":"shared","name":"quiet","time":"2026-12-03T09:00:00Z"}]}`, i))
+		})
+	}
+	wg.Wait()
+
+	for i := range calls {
+		if statuses[i] != 201 {
+			t.Fatalf("call %d: status %d: %v", i, statuses[i], outs[i])
+		}
+		apWant(t, fmt.Sprintf("call %d", i), outs[i], `{"attributes_processed":1,"errors":[`+
+			`{"index":1,"input_array":"attributes","type":"no user with external_id ghost (_update_existing_only is true)"}],`+
+			`"events_processed":3,"message":"success"}`)
+	}
+
+	status, shared := e.apUser("shared")
+	if status != 200 || apJSON(shared.Attributes) != fmt.Sprintf(`{"coins":%d}`, calls) {
+		t.Errorf("shared = %d %s, want coins %d", status, apJSON(shared.Attributes), calls)
+	}
+	evs, err := e.sys.Store.ListEvents(context.Background(), shared.BrazeID, 1000)
+	if err != nil || len(evs) != 2*calls {
+		t.Errorf("shared has %d events (%v), want %d", len(evs), err, 2*calls)
+	}
+	for i := range calls {
+		status, own := e.apUser(fmt.Sprintf("own-%d", i))
+		if status != 200 || len(own.Events) != 1 || own.Events[0].Name != "go" {
+			t.Errorf("own-%d = %d %+v", i, status, own)
+		}
+	}
+	if status, _ := e.apUser("ghost"); status != 404 {
+		t.Errorf("ghost: status %d, want 404", status)
+	}
+	ds := e.sys.Deliveries(hookflow.DeliveryFilter{Limit: 1000})
+	if len(ds) != 2*calls {
+		t.Errorf("%d deliveries, want %d (one per go event)", len(ds), 2*calls)
 	}
 }

@@ -121,7 +121,9 @@ func (s *Store) gather(first *call) []*call {
 // runGroup runs the calls of group in t, each in a savepoint, commits, and
 // tells each caller its outcome.
 func (s *Store) runGroup(t *writeTx, group []*call) {
-	defer func() { s.write.prepare(groupCtx, t.missed) }()
+	// Once the transaction has ended, and before any caller goes on, keep
+	// statements for the texts it prepared (see inWrite).
+	ended := func() { s.write.prepare(groupCtx, t.missed) }
 
 	for _, c := range group {
 		if err := s.runSaved(t, c); err != nil {
@@ -132,15 +134,18 @@ func (s *Store) runGroup(t *writeTx, group []*call) {
 			if rerr := t.Rollback(); rerr != nil {
 				s.logger.Debug("rollback after group failure", "err", rerr)
 			}
+			ended()
 			s.runAlone(group)
 			return
 		}
 	}
 	if err := t.Commit(); err != nil {
 		s.logger.Warn("group commit failed", "calls", len(group), "err", mapErr(err))
+		ended()
 		s.runAlone(group)
 		return
 	}
+	ended()
 	for _, c := range group {
 		c.finish(c.err)
 	}
