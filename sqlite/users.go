@@ -455,6 +455,14 @@ func decodeJSON(col sql.NullString, v any) error {
 // properties, payloads) keep whole numbers whole, per
 // hookflow.NormalizeNumbers, so 9007199254740993 comes back exact.
 func decodeText(text string, v any) error {
+	if m, ok := v.(*map[string]any); ok && text == "{}" {
+		// The profile of a user only ever named by events: no decoder
+		// needed, with the same result.
+		if *m == nil {
+			*m = map[string]any{}
+		}
+		return nil
+	}
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {

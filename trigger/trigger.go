@@ -53,7 +53,7 @@ func (e *Enqueuer) OnEvent(tx hookflow.Tx, u *hookflow.User, ev *hookflow.Event)
 	if err != nil {
 		return nil, fmt.Errorf("finding triggered campaigns: %w", err)
 	}
-	dispatch := hookflow.NewDispatchID()
+	var dispatch string // one for the deliveries of this event, made when one fires
 	var ds []*hookflow.Delivery
 	for _, c := range campaigns {
 		ok, err := e.fires(tx, c, u, ev, now)
@@ -62,6 +62,9 @@ func (e *Enqueuer) OnEvent(tx hookflow.Tx, u *hookflow.User, ev *hookflow.Event)
 		}
 		if !ok {
 			continue
+		}
+		if dispatch == "" {
+			dispatch = hookflow.NewDispatchID()
 		}
 		d := newDelivery(hookflow.OriginCampaign, u, dispatch, now)
 		d.CampaignID = c.ID
