@@ -343,3 +343,34 @@ func TestAPITrackConcurrentCallsActAsSerial(t *testing.T) {
 		t.Errorf("%d deliveries, want %d (one per go event)", len(ds), 2*calls)
 	}
 }
+
+// One /users/track call whose events depend on the deliveries its earlier
+// events enqueued: a second trigger within the re-eligibility window sends
+// nothing, and an exception event cancels the delayed send an earlier
+// event of the same call made.
+func TestAPITrackEventsSeeDeliveriesOfTheSameCall(t *testing.T) {
+	e := apStart(t)
+	once := e.apActionCampaign("once", "ping", map[string]any{"reeligibility_seconds": 3600})
+	delayed := e.apActionCampaign("delayed", "ping", map[string]any{
+		"trigger_extra": map[string]any{"delay_seconds": 60, "exception_events": []any{"stop"}},
+	})
+	status, out := e.apTrack(`{"events":[
+		{"external_id":"u1","name":"ping","time":"2026-12-03T09:00:00Z"},
+		{"external_id":"u1","name":"ping","time":"2026-12-03T09:00:01Z"},
+		{"external_id":"u2","name":"ping","time":"2026-12-03T09:00:02Z"},
+		{"external_id":"u1","name":"stop","time":"2026-12-03T09:00:03Z"}]}`)
+	if status != 201 {
+		t.Fatalf("status %d: %v", status, out)
+	}
+
+	count := func(campaign, state string) int {
+		return len(e.sys.Deliveries(hookflow.DeliveryFilter{CampaignID: campaign, State: state, Limit: 100}))
+	}
+	if n := count(once, ""); n != 2 {
+		t.Errorf("once: %d deliveries, want 2 (u1 once, u2)", n)
+	}
+	// u1's two pings each made a delayed send; its stop cancelled both.
+	if n, c := count(delayed, hookflow.StatePending), count(delayed, hookflow.StateCancelled); n != 1 || c != 2 {
+		t.Errorf("delayed: %d pending, %d cancelled; want 1 (u2) and 2 (u1)", n, c)
+	}
+}

@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/hookflow/hookflow"
 )
@@ -19,6 +20,13 @@ type memoTx struct {
 	// absent holds the memoKeys that prefetch found no profile for, until
 	// the request creates one.
 	absent map[string]bool
+
+	// held, when holding, collects what Enqueue is given, to be written in
+	// one call by flush: a /users/track batch then enqueues once, not once
+	// per event. Everything that reads deliveries (LastSendAt,
+	// CancelPending) flushes first, so it sees them.
+	holding bool
+	held    []*hookflow.Delivery
 }
 
 func memo(tx hookflow.Tx) *memoTx {
@@ -139,4 +147,39 @@ func memoKey(ref hookflow.UserRef) string {
 		return "braze:" + ref.BrazeID
 	}
 	return ""
+}
+
+// hold makes Enqueue collect deliveries until flush.
+func (m *memoTx) hold() { m.holding = true }
+
+// flush writes the deliveries Enqueue collected.
+func (m *memoTx) flush() error {
+	if len(m.held) == 0 {
+		return nil
+	}
+	ds := m.held
+	m.held = nil
+	return m.Tx.Enqueue(ds)
+}
+
+func (m *memoTx) Enqueue(ds []*hookflow.Delivery) error {
+	if !m.holding {
+		return m.Tx.Enqueue(ds)
+	}
+	m.held = append(m.held, ds...)
+	return nil
+}
+
+func (m *memoTx) LastSendAt(campaignID, userID string) (time.Time, bool, error) {
+	if err := m.flush(); err != nil {
+		return time.Time{}, false, err
+	}
+	return m.Tx.LastSendAt(campaignID, userID)
+}
+
+func (m *memoTx) CancelPending(campaignID, userID, reason string, now time.Time) (int, error) {
+	if err := m.flush(); err != nil {
+		return 0, err
+	}
+	return m.Tx.CancelPending(campaignID, userID, reason, now)
 }

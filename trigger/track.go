@@ -37,6 +37,7 @@ func (e *Enqueuer) Track(tx hookflow.Tx, b *intake.Batch) (*Result, error) {
 	if err := m.prefetch(batchRefs(b)); err != nil {
 		return nil, fmt.Errorf("finding users: %w", err)
 	}
+	m.hold()
 	tx = m
 	r := &Result{}
 	for _, a := range b.Attributes {
@@ -64,6 +65,9 @@ func (e *Enqueuer) Track(tx hookflow.Tx, b *intake.Batch) (*Result, error) {
 		}
 	}
 
+	if err := m.flush(); err != nil {
+		return nil, fmt.Errorf("enqueueing deliveries: %w", err)
+	}
 	// Nothing in a request reads the events it stores, so they are
 	// written together once every item has been applied.
 	if len(r.events) > 0 {

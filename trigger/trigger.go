@@ -40,7 +40,8 @@ func New(clock hookflow.Clock) *Enqueuer {
 }
 
 // OnEvent enqueues what ev causes for u, who performed it. It returns the
-// deliveries enqueued; they are already written to tx.
+// deliveries enqueued through tx.Enqueue (Track's tx holds them until the
+// end of the batch).
 func (e *Enqueuer) OnEvent(tx hookflow.Tx, u *hookflow.User, ev *hookflow.Event) ([]*hookflow.Delivery, error) {
 	now := e.clock.Now()
 	if ev.Purchase == nil {
