@@ -102,7 +102,8 @@ func (s *Store) GetUsers(ctx context.Context, ids []string) (map[string]*hookflo
 }
 
 // FindUsersByExternalID reads the profiles with the given external ids,
-// with their aliases, keyed by external id, in two queries.
+// with their aliases, keyed by external id, in two queries. After
+// LockUsers, a profile it did not lock is ErrConflict, as in FindUser.
 func (t *tx) FindUsersByExternalID(ids []string) (map[string]*hookflow.User, error) {
 	byID, err := readUsers(t.ctx, t.q, `u.external_id`, ids)
 	if err != nil {
@@ -110,6 +111,10 @@ func (t *tx) FindUsersByExternalID(ids []string) (map[string]*hookflow.User, err
 	}
 	users := make(map[string]*hookflow.User, len(byID))
 	for _, u := range byID {
+		if t.locked != nil && !t.locked[u.ID] {
+			return nil, fmt.Errorf("finding user by external_id %s: %w: created by another writer after the lock was taken",
+				u.ExternalID, hookflow.ErrConflict)
+		}
 		users[u.ExternalID] = u
 	}
 	return users, nil

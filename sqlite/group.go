@@ -11,12 +11,14 @@ import (
 // Group commit. SQLite has one writer, and under load every /users/track
 // request used to wait for the write connection, run its own transaction and
 // pay its own commit (the WAL frames of every page it touched, written
-// again by the next request). Update instead hands its function to one
-// goroutine, the committer, which runs whatever calls are waiting in one
-// transaction, each inside a SAVEPOINT of its own, and commits once. A call
-// that fails rolls back to its savepoint: the calls before and after it
-// keep their writes. Every caller learns its outcome only after the shared
-// commit, so "accepted" still means "stored, with its deliveries".
+// again by the next request). Update instead queues its call for one
+// goroutine, the committer, which begins a transaction for whatever calls
+// are waiting and gives each its turn inside a SAVEPOINT of its own: the
+// call's function runs on the caller's goroutine, as before, while the
+// committer waits. Then it commits once. A call that fails rolls back to its
+// savepoint: the calls before and after it keep their writes. Every caller
+// learns its outcome only after the shared commit, so "accepted" still
+// means "stored, with its deliveries".
 //
 // The calls of a group run one after another on the one connection, so each
 // sees the writes of those before it, exactly as if they had run in turn in
@@ -30,15 +32,21 @@ const groupMax = 64
 // errClosed is what Update returns once Close has begun.
 var errClosed = errors.New("sqlite store is closed")
 
-// call is one Update waiting for the committer.
-type call struct {
-	ctx  context.Context
-	fn   func(hookflow.Tx) error
-	done chan struct{}
+// errAbandoned is the outcome of a call whose function did not return: it
+// panicked, or its goroutine exited (t.Fatal in a test).
+var errAbandoned = errors.New("update function did not return")
 
-	err      error
-	panicked any // what fn panicked with, re-raised in the caller
-	ran      bool
+// call is one Update and its exchanges with the committer.
+type call struct {
+	ctx context.Context
+	fn  func(hookflow.Tx) error
+
+	turn     chan *writeTx // the committer: run fn in this transaction now
+	returned chan error    // the caller: what fn returned
+	done     chan struct{} // the committer: err is final
+
+	err error
+	ran bool // fn has had a turn
 }
 
 // Update runs fn in a write transaction, possibly shared with other Update
@@ -46,10 +54,9 @@ type call struct {
 // has committed, or failed. If fn returns an error, nothing it wrote is kept.
 // fn must not call Update, or any other method of the store that writes.
 //
-// fn runs on the committer's goroutine, and the statements it runs through
-// its Tx ignore ctx: cancelling one call must not interrupt a transaction
-// that others share. ctx is checked before fn starts; once fn has started,
-// the call completes.
+// The statements fn runs through its Tx ignore ctx: cancelling one call must
+// not interrupt a transaction that others share. ctx is checked before fn
+// starts; once fn has started, the call completes.
 func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -62,11 +69,42 @@ func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
 	case <-s.closing:
 		return errClosed
 	}
-	<-c.done
-	if c.panicked != nil {
-		panic(c.panicked)
+	return c.await()
+}
+
+// await runs c's function whenever the committer gives it a turn, and
+// returns c's outcome once it is final.
+func (c *call) await() error {
+	for {
+		select {
+		case t := <-c.turn:
+			c.take(t)
+		case <-c.done:
+			return c.err
+		}
 	}
-	return c.err
+}
+
+// take runs c's function in t and hands its result to the committer, which
+// waits for it. If the function panics or its goroutine exits, the
+// committer is told so before the panic goes on up the caller's stack.
+func (c *call) take(t *writeTx) {
+	returned := false
+	defer func() {
+		if !returned {
+			c.returned <- errAbandoned
+		}
+	}()
+	err := c.fn(&tx{ctx: groupCtx, q: t})
+	returned = true
+	c.returned <- err
+}
+
+// run gives c a turn in t and returns what its function returned.
+func (c *call) run(t *writeTx) error {
+	c.ran = true
+	c.turn <- t
+	return <-c.returned
 }
 
 // commit is the committer: it runs groups of waiting calls until Close.
@@ -170,9 +208,7 @@ func (s *Store) runSaved(t *writeTx, c *call) error {
 	if _, err := t.ExecContext(ctx, savepoint); err != nil {
 		return fmt.Errorf("beginning savepoint: %w", mapErr(err))
 	}
-	c.ran = true
-	c.err, c.panicked = runFn(ctx, t, c.fn)
-	if c.err == nil && c.panicked == nil {
+	if c.err = c.run(t); c.err == nil {
 		if _, err := t.ExecContext(ctx, releaseSave); err != nil {
 			return fmt.Errorf("releasing savepoint: %w", mapErr(err))
 		}
@@ -187,23 +223,12 @@ func (s *Store) runSaved(t *writeTx, c *call) error {
 	return nil
 }
 
-// runFn calls fn on a Tx of t, catching a panic so that the committer lives
-// on and the caller's goroutine re-raises it.
-func runFn(ctx context.Context, t *writeTx, fn func(hookflow.Tx) error) (err error, panicked any) {
-	defer func() {
-		if p := recover(); p != nil {
-			panicked = p
-		}
-	}()
-	return fn(&tx{ctx: ctx, q: t}), nil
-}
-
 // runAlone settles the calls of a group whose shared transaction failed. A
 // call that failed on its own keeps its error, as it would have alone; every
 // other call runs again in a transaction of its own.
 func (s *Store) runAlone(group []*call) {
 	for _, c := range group {
-		if c.ran && (c.err != nil || c.panicked != nil) {
+		if c.ran && c.err != nil {
 			c.finish(c.err)
 			continue
 		}
@@ -217,21 +242,12 @@ func (s *Store) runOne(c *call) {
 		c.finish(err)
 		return
 	}
-	ctx := groupCtx
-	c.err, c.panicked = nil, nil
-	err := s.inWrite(ctx, func(t *writeTx) error {
-		var err error
-		err, c.panicked = runFn(ctx, t, c.fn)
-		if c.panicked != nil {
-			return errors.New("panic")
-		}
-		return err
-	})
-	c.finish(err)
+	c.finish(s.inWrite(groupCtx, c.run))
 }
 
 func newCall(ctx context.Context, fn func(hookflow.Tx) error) *call {
-	return &call{ctx: ctx, fn: fn, done: make(chan struct{})}
+	return &call{ctx: ctx, fn: fn, turn: make(chan *writeTx),
+		returned: make(chan error), done: make(chan struct{})}
 }
 
 // finish reports err to c's caller.

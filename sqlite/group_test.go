@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -36,8 +37,8 @@ func userIDs(t *testing.T, s *Store) []string {
 	return ids
 }
 
-// runAsGroup runs fns as one group, in one transaction, and returns the
-// error each call reported.
+// runAsGroup runs fns as one group, in one transaction, each on a goroutine
+// of its own as callers of Update, and returns the error each call reported.
 func runAsGroup(t *testing.T, s *Store, fns ...func(hookflow.Tx) error) []error {
 	t.Helper()
 	tx, err := s.beginGroup()
@@ -45,16 +46,15 @@ func runAsGroup(t *testing.T, s *Store, fns ...func(hookflow.Tx) error) []error 
 		t.Fatal(err)
 	}
 	var group []*call
-	for _, fn := range fns {
-		group = append(group, newCall(context.Background(), fn))
+	errs := make([]error, len(fns))
+	var callers sync.WaitGroup
+	for i, fn := range fns {
+		c := newCall(context.Background(), fn)
+		group = append(group, c)
+		callers.Go(func() { errs[i] = c.await() })
 	}
 	s.runGroup(tx, group)
-
-	errs := make([]error, len(group))
-	for i, c := range group {
-		<-c.done
-		errs[i] = c.err
-	}
+	callers.Wait()
 	return errs
 }
 
@@ -153,6 +153,30 @@ func TestUpdatePanicReachesTheCallerAndSparesOthers(t *testing.T) {
 
 	if err := s.Update(context.Background(), insertUser("a")); err != nil {
 		t.Fatalf("Update after a panic: %v", err)
+	}
+	if got, want := fmt.Sprint(userIDs(t, s)), "[a]"; got != want {
+		t.Errorf("users = %s, want %s", got, want)
+	}
+}
+
+// A function that ends its goroutine (t.Fatal does) fails its call alone.
+func TestUpdateGoexitSparesOthers(t *testing.T) {
+	s := openInternal(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Update(context.Background(), func(tx hookflow.Tx) error {
+			if err := tx.InsertUser(&hookflow.User{ID: "x"}); err != nil {
+				return err
+			}
+			runtime.Goexit()
+			return nil
+		})
+	}()
+	<-done
+
+	if err := s.Update(context.Background(), insertUser("a")); err != nil {
+		t.Fatalf("Update after a Goexit: %v", err)
 	}
 	if got, want := fmt.Sprint(userIDs(t, s)), "[a]"; got != want {
 		t.Errorf("users = %s, want %s", got, want)
