@@ -12,6 +12,9 @@ type Store interface {
 	// Update runs fn in one write transaction. If fn returns an error, nothing
 	// it wrote is kept. Intake and API sends run in Update so that an accepted
 	// event and the deliveries it causes are stored together or not at all.
+	// A backend may run concurrent calls in one transaction (SQLite does),
+	// each seeing the writes of those before it, as if they ran in turn;
+	// Update returns only once the call's writes are committed.
 	Update(ctx context.Context, fn func(Tx) error) error
 
 	GetUser(ctx context.Context, ref UserRef) (*User, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hookflow/hookflow"
 )
@@ -28,6 +29,12 @@ import (
 // long the first call of a large group waits for the commit; 64 requests of
 // 75 events take a few tens of milliseconds.
 const groupMax = 64
+
+// groupBudget is how long a group goes on giving calls their turn before it
+// commits, leaving the calls still waiting to the next group: the first
+// call of a group waits for its commit at most this long, plus the length
+// of the call that ran past it.
+const groupBudget = 50 * time.Millisecond
 
 // errClosed is what Update returns once Close has begun.
 var errClosed = errors.New("sqlite store is closed")
@@ -110,20 +117,27 @@ func (c *call) run(t *writeTx) error {
 // commit is the committer: it runs groups of waiting calls until Close.
 func (s *Store) commit() {
 	defer close(s.committed)
+	var next []*call // calls a group left for the next one
 	for {
-		select {
-		case first := <-s.calls:
-			t, err := s.beginGroup()
-			if err != nil {
-				first.finish(err)
-				continue
+		if len(next) == 0 {
+			select {
+			case first := <-s.calls:
+				next = []*call{first}
+			case <-s.closing:
+				return
 			}
-			// Gather after BEGIN: the calls that arrived while it waited
-			// for the connection join this group.
-			s.runGroup(t, s.gather(first))
-		case <-s.closing:
-			return
 		}
+		t, err := s.beginGroup()
+		if err != nil {
+			for _, c := range next {
+				c.finish(err)
+			}
+			next = nil
+			continue
+		}
+		// Gather after BEGIN: the calls that arrived while it waited for
+		// the connection join this group.
+		next = s.runGroup(t, s.gather(next))
 	}
 }
 
@@ -142,9 +156,8 @@ func (s *Store) beginGroup() (*writeTx, error) {
 	return newWriteTx(begun, s.write), nil
 }
 
-// gather returns first and the calls waiting behind it, at most groupMax.
-func (s *Store) gather(first *call) []*call {
-	group := []*call{first}
+// gather returns group and the calls waiting behind it, at most groupMax.
+func (s *Store) gather(group []*call) []*call {
 	for len(group) < groupMax {
 		select {
 		case c := <-s.calls:
@@ -157,13 +170,19 @@ func (s *Store) gather(first *call) []*call {
 }
 
 // runGroup runs the calls of group in t, each in a savepoint, commits, and
-// tells each caller its outcome.
-func (s *Store) runGroup(t *writeTx, group []*call) {
+// tells each caller its outcome. Once the group has run for groupBudget it
+// commits what has run and returns the calls left, for the next group.
+func (s *Store) runGroup(t *writeTx, group []*call) (left []*call) {
 	// Once the transaction has ended, and before any caller goes on, keep
 	// statements for the texts it prepared (see inWrite).
 	ended := func() { s.write.prepare(groupCtx, t.missed) }
 
-	for _, c := range group {
+	start := time.Now()
+	for i, c := range group {
+		if i > 0 && time.Since(start) > groupBudget {
+			group, left = group[:i], group[i:]
+			break
+		}
 		if err := s.runSaved(t, c); err != nil {
 			// The transaction is unusable (SQLite rolled it back, or a
 			// savepoint statement failed): no call of the group keeps
@@ -174,19 +193,20 @@ func (s *Store) runGroup(t *writeTx, group []*call) {
 			}
 			ended()
 			s.runAlone(group)
-			return
+			return nil
 		}
 	}
 	if err := t.Commit(); err != nil {
 		s.logger.Warn("group commit failed", "calls", len(group), "err", mapErr(err))
 		ended()
 		s.runAlone(group)
-		return
+		return left
 	}
 	ended()
 	for _, c := range group {
 		c.finish(c.err)
 	}
+	return left
 }
 
 // Savepoint statements. One name serves every call: each savepoint is

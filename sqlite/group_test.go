@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hookflow/hookflow"
 )
@@ -242,5 +243,50 @@ func TestConcurrentUpdatesGroup(t *testing.T) {
 	}
 	if err := s.Update(context.Background(), insertUser("late")); !errors.Is(err, errClosed) {
 		t.Errorf("Update after Close = %v, want errClosed", err)
+	}
+}
+
+// A group that has run for groupBudget commits what ran and leaves the
+// other calls to the next group, so the first caller is not kept waiting.
+func TestGroupCommitsOnceItsBudgetIsSpent(t *testing.T) {
+	s := openInternal(t)
+	slow := func(tx hookflow.Tx) error {
+		time.Sleep(groupBudget + 10*time.Millisecond)
+		return tx.InsertUser(&hookflow.User{ID: "slow"})
+	}
+	var group []*call
+	errs := make([]error, 3)
+	var callers sync.WaitGroup
+	for i, fn := range []func(hookflow.Tx) error{slow, insertUser("a"), insertUser("b")} {
+		c := newCall(context.Background(), fn)
+		group = append(group, c)
+		callers.Go(func() { errs[i] = c.await() })
+	}
+
+	tx, err := s.beginGroup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := s.runGroup(tx, group)
+	<-group[0].done
+	if len(left) != 2 || left[0] != group[1] || left[1] != group[2] {
+		t.Fatalf("left %d calls, want the last 2", len(left))
+	}
+	if got, want := fmt.Sprint(userIDs(t, s)), "[slow]"; got != want {
+		t.Errorf("after the first group: users = %s, want %s", got, want)
+	}
+
+	if tx, err = s.beginGroup(); err != nil {
+		t.Fatal(err)
+	}
+	if left := s.runGroup(tx, left); len(left) != 0 {
+		t.Errorf("second group left %d calls", len(left))
+	}
+	callers.Wait()
+	if fmt.Sprint(errs) != "[<nil> <nil> <nil>]" {
+		t.Errorf("errors = %v", errs)
+	}
+	if got, want := fmt.Sprint(userIDs(t, s)), "[a b slow]"; got != want {
+		t.Errorf("users = %s, want %s", got, want)
 	}
 }

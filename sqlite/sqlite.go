@@ -5,7 +5,9 @@
 // SQLite admits one writer at a time. The Store therefore keeps two pools: a
 // write pool of exactly one connection whose transactions begin IMMEDIATE, so
 // writers queue in Go instead of failing with SQLITE_BUSY, and a read pool
-// that, in WAL mode, never waits for the writer.
+// that, in WAL mode, never waits for the writer. Update calls that wait for
+// the writer together share one transaction and one commit, each in a
+// savepoint of its own (group commit, see group.go).
 //
 // Every time is stored as INTEGER unix microseconds in UTC and read back as a
 // UTC time.Time; the zero time.Time is stored as 0. A real instant of exactly
