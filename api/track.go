@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/http"
+	"time"
 
 	"github.com/hookflow/hookflow"
 	"github.com/hookflow/hookflow/intake"
@@ -57,8 +59,11 @@ func (s *Server) countIntake(res *trigger.Result, refused int) {
 	s.Observer.Intake("errors", refused)
 }
 
-// updateTries bounds how often a write that lost a race is run again.
-const updateTries = 3
+// updateTries bounds how often a write that lost a race is run again. Each
+// run locks the users the earlier one lost to, so a request loses again
+// only to users created since; under the bench's 16 writers creating
+// thousands of new users on PostgreSQL, 3 tries still failed a few calls.
+const updateTries = 8
 
 // update runs fn in a write transaction, again when it lost a race with
 // another writer: two requests creating the same new user at once on
@@ -67,9 +72,17 @@ const updateTries = 3
 // the same way). SQLite serialises writers and never races.
 func (s *Server) update(ctx context.Context, fn func(hookflow.Tx) error) error {
 	var err error
-	for range updateTries {
-		if err = s.store.Update(ctx, fn); !errors.Is(err, hookflow.ErrConflict) {
+	for try := range updateTries {
+		if err = s.store.Update(ctx, fn); !errors.Is(err, hookflow.ErrConflict) || try == updateTries-1 {
 			return err
+		}
+		// A short random pause, growing with each try, keeps two
+		// losers from meeting again at once.
+		pause := time.Duration(rand.Int64N(int64(try+1) * int64(2*time.Millisecond)))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
 		}
 	}
 	return err
