@@ -42,7 +42,9 @@ type Options struct {
 	// breaker and receiver-driven slowing. Nil means no isolation.
 	Gate *hostgate.Gate
 	// BusyDelay is how long a delivery whose host has no free slot waits in
-	// the queue before it is claimed again. Defaults to 100ms.
+	// the queue before it is claimed again, the first time; while the host
+	// stays busy the delay doubles, up to 5s (see busy.go). Defaults to
+	// 100ms.
 	BusyDelay time.Duration
 	// Observer counts attempts and outcomes; metrics.Metrics is one.
 	Observer Observer
@@ -89,9 +91,11 @@ func (o *Options) defaults() {
 
 // Sender claims, renders, sends and records deliveries.
 type Sender struct {
-	// waits holds deliveries waiting for a slot of their host; the loop
-	// goroutine owns it.
+	// waits holds deliveries waiting for a slot of their host, and busy
+	// how long the rest of a busy host's backlog is sent back for; the
+	// loop goroutine owns both.
 	waits waiting
+	busy  busyHosts
 
 	store  Store
 	client *deliver.Client
@@ -116,6 +120,7 @@ func New(store Store, client *deliver.Client, policy deliver.Policy, clock hookf
 		clock:     clock,
 		log:       log,
 		opts:      opts,
+		busy:      busyHosts{},
 		templates: newTemplates(store, render.NewEngine()),
 		wake:      make(chan struct{}, 1),
 		slots:     make(chan struct{}, opts.Concurrency),
@@ -189,9 +194,13 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 func (s *Sender) dispatch(ctx context.Context, ready []outgoing, inflight *sync.WaitGroup) {
 	var deferred []hookflow.Deferral
 	now := s.clock.Now()
+	s.busy.sweep(now)
 	for _, d := range ready {
 		release, hold := s.acquire(d.Delivery)
-		if hold.Reason == hostgate.HoldBusy && s.waits.add(hostOf(d.Request.URL), d, cap(s.slots)) {
+		switch host := hostOf(d.Request.URL); {
+		case hold.Reason == hostgate.HoldNone:
+			s.busy.free(host)
+		case hold.Reason == hostgate.HoldBusy && s.waits.add(host, d, cap(s.slots)):
 			continue
 		}
 		s.route(d, release, hold, now, inflight, &deferred)
@@ -215,7 +224,8 @@ func (s *Sender) route(d outgoing, release func(hostgate.Outcome), hold hostgate
 			s.Wake()
 		}()
 	case hostgate.HoldBusy:
-		*deferred = append(*deferred, hookflow.Deferral{DeliveryID: d.ID, DueAt: now.Add(s.opts.BusyDelay)})
+		due := now.Add(s.busy.delay(hostOf(d.Request.URL), now, s.opts.BusyDelay))
+		*deferred = append(*deferred, hookflow.Deferral{DeliveryID: d.ID, DueAt: due})
 	case hostgate.HoldSlowed:
 		*deferred = append(*deferred, hookflow.Deferral{DeliveryID: d.ID, DueAt: hold.Until})
 	case hostgate.HoldPaused:

@@ -62,7 +62,8 @@ func (s *Sender) runWaiting(ctx context.Context, inflight *sync.WaitGroup) {
 		kept := queue[:0]
 		for i, w := range queue {
 			if time.Since(w.since) > maxWait {
-				deferred = append(deferred, hookflow.Deferral{DeliveryID: w.o.ID, DueAt: now.Add(s.opts.BusyDelay)})
+				due := now.Add(s.busy.delay(host, now, s.opts.BusyDelay))
+				deferred = append(deferred, hookflow.Deferral{DeliveryID: w.o.ID, DueAt: due})
 				continue
 			}
 			if len(s.slots) == cap(s.slots) {
