@@ -158,9 +158,12 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 	defer s.releaseWaiting(ctx)
 	for ctx.Err() == nil {
 		s.runWaiting(ctx, inflight)
-		free := cap(s.slots) - len(s.slots)
-		if free == 0 {
-			s.waitForSlot(ctx)
+		// Waiting deliveries count against the slots: they were claimed
+		// and will take one. Claiming more than can start only sends the
+		// surplus back to the queue.
+		free := cap(s.slots) - len(s.slots) - s.waits.count
+		if free <= 0 || s.waits.count > 0 && free < s.opts.BatchSize/4 {
+			s.waitForRoom(ctx)
 			continue
 		}
 
@@ -181,7 +184,12 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 		if batch = s.pace(ctx, batch); len(batch) == 0 {
 			continue
 		}
-		s.dispatch(ctx, s.prepare(ctx, batch), inflight)
+		if s.dispatch(ctx, s.prepare(ctx, batch), inflight) {
+			// Some went back because their host is at its limit. Claiming
+			// again before an attempt ends would bring more of the same
+			// back; an attempt's end or an enqueue wakes the loop.
+			s.sleep(ctx, maxWait/4)
+		}
 	}
 }
 
@@ -191,21 +199,28 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 // attempt (wait full, or host slowed by the receiver), or are recorded as
 // held with the synthetic 598 status (host paused as unhealthy) and retried
 // after the pause.
-func (s *Sender) dispatch(ctx context.Context, ready []outgoing, inflight *sync.WaitGroup) {
+//
+// It reports whether it sent a delivery back for its host being busy.
+func (s *Sender) dispatch(ctx context.Context, ready []outgoing, inflight *sync.WaitGroup) (sentBack bool) {
 	var deferred []hookflow.Deferral
 	now := s.clock.Now()
 	s.busy.sweep(now)
 	for _, d := range ready {
 		release, hold := s.acquire(d.Delivery)
 		switch host := hostOf(d.Request.URL); {
-		case hold.Reason == hostgate.HoldNone:
+		case hold.Reason == hostgate.HoldNone && !s.waits.has(host):
+			// A slot free at claim time while none of the host's
+			// deliveries waits: the host is not busy any more.
 			s.busy.free(host)
 		case hold.Reason == hostgate.HoldBusy && s.waits.add(host, d, cap(s.slots)):
 			continue
+		case hold.Reason == hostgate.HoldBusy:
+			sentBack = true
 		}
 		s.route(d, release, hold, now, inflight, &deferred)
 	}
 	s.deferAll(ctx, now, deferred)
+	return sentBack
 }
 
 // route acts on the gate's answer for one delivery: start its attempt, or
@@ -339,8 +354,14 @@ func (s *Sender) sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// waitForSlot blocks until an attempt finishes.
-func (s *Sender) waitForSlot(ctx context.Context) {
+// waitForRoom blocks until an attempt finishes, or, when slots are free
+// but taken by waiting deliveries, until a wake-up (an attempt's end sends
+// one) or the longest a waiter may go unchecked.
+func (s *Sender) waitForRoom(ctx context.Context) {
+	if len(s.slots) < cap(s.slots) {
+		s.sleep(ctx, maxWait/4)
+		return
+	}
 	select {
 	case <-ctx.Done():
 	case s.slots <- struct{}{}:

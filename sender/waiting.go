@@ -18,35 +18,93 @@ import (
 // each for at most maxWait, after which it goes back to the queue.
 const maxWait = 2 * time.Second
 
-// maxWaitersPerHost bounds one host's waiters. A host's backlog beyond it
-// goes back to the queue, due a little later, so deliveries to other hosts
-// that fell due meanwhile are claimed ahead of it; without the bound, a
-// busy host's oldest-due backlog filled every claim and a healthy host's
-// new delivery waited behind it (found by the isolation test).
+// maxWaitersPerHost bounds the waiters of a host that takes few of them.
+// A host's backlog beyond its bound goes back to the queue, due a little
+// later, so deliveries to other hosts that fell due meanwhile are claimed
+// ahead of it; without the bound, a busy host's oldest-due backlog filled
+// every claim and a healthy host's new delivery waited behind it (found by
+// the isolation test).
 const maxWaitersPerHost = 16
+
+// waitAhead is how much of a host's turnover (waiters that got a slot,
+// per second) may wait for it beyond maxWaitersPerHost. A fast host at
+// its limit (one receiver taking thousands a second through its 32
+// connections) empties 16 waiters in well under a millisecond, then idles
+// until the next claim, while the rest of its backlog went back to the
+// queue to be claimed and deferred again: a third of the end-to-end
+// benchmark's CPU. Sized by turnover, a fast host gets as many waiters as
+// it takes in waitAhead, and a slow host keeps the small bound.
+const waitAhead = 200 * time.Millisecond
 
 type waiter struct {
 	o     outgoing
 	since time.Time
 }
 
+// hostWait is one host's waiters and how fast it takes them.
+type hostWait struct {
+	queue []waiter
+	// started counts waiters that got a slot since window began, and
+	// before those of the second before it.
+	window          time.Time
+	started, before int
+	// lastUsed is when the host last had a waiter, for forgetting it.
+	lastUsed time.Time
+}
+
+// limit is how many waiters the host may have at now.
+func (h *hostWait) limit(now time.Time) int {
+	// The faster of two rates: over the current window so far (at least
+	// 10 ms, so a first few starts are not taken for a torrent), which
+	// sees a burst within milliseconds, and over the second before it as
+	// well, which remembers a fast host for a moment after it slows.
+	cur := max(now.Sub(h.window), 10*time.Millisecond)
+	perSecond := max(float64(h.started)/cur.Seconds(),
+		float64(h.started+h.before)/(cur+time.Second).Seconds())
+	return max(maxWaitersPerHost, int(perSecond*waitAhead.Seconds()))
+}
+
+// took counts n waiters that got a slot at now.
+func (h *hostWait) took(n int, now time.Time) {
+	switch since := now.Sub(h.window); {
+	case since >= 2*time.Second:
+		h.window, h.started, h.before = now, 0, 0
+	case since >= time.Second:
+		h.window, h.started, h.before = h.window.Add(time.Second), 0, h.started
+	}
+	h.started += n
+}
+
 // waiting is the in-memory wait, by host. Only the loop goroutine uses it.
 type waiting struct {
-	hosts map[string][]waiter
+	hosts map[string]*hostWait
 	count int
 }
 
 // add keeps o waiting for host; false when the wait is full.
 func (w *waiting) add(host string, o outgoing, limit int) bool {
-	if w.count >= limit || len(w.hosts[host]) >= maxWaitersPerHost {
+	if w.hosts == nil {
+		w.hosts = map[string]*hostWait{}
+	}
+	now := time.Now()
+	h := w.hosts[host]
+	if h == nil {
+		h = &hostWait{window: now}
+		w.hosts[host] = h
+	}
+	if w.count >= limit || len(h.queue) >= h.limit(now) {
 		return false
 	}
-	if w.hosts == nil {
-		w.hosts = map[string][]waiter{}
-	}
-	w.hosts[host] = append(w.hosts[host], waiter{o: o, since: time.Now()})
+	h.queue = append(h.queue, waiter{o: o, since: now})
+	h.lastUsed = now
 	w.count++
 	return true
+}
+
+// has reports whether a delivery of host waits.
+func (w *waiting) has(host string) bool {
+	h := w.hosts[host]
+	return h != nil && len(h.queue) > 0
 }
 
 // runWaiting starts the waiting deliveries whose host has room now, in
@@ -54,12 +112,14 @@ func (w *waiting) add(host string, o outgoing, limit int) bool {
 // too long.
 func (s *Sender) runWaiting(ctx context.Context, inflight *sync.WaitGroup) {
 	if s.waits.count == 0 {
+		s.waits.forget(time.Now())
 		return
 	}
 	now := s.clock.Now()
 	var deferred []hookflow.Deferral
-	for host, queue := range s.waits.hosts {
-		kept := queue[:0]
+	for host, h := range s.waits.hosts {
+		queue := h.queue
+		kept, started := queue[:0], 0
 		for i, w := range queue {
 			if time.Since(w.since) > maxWait {
 				due := now.Add(s.busy.delay(host, now, s.opts.BusyDelay))
@@ -75,16 +135,26 @@ func (s *Sender) runWaiting(ctx context.Context, inflight *sync.WaitGroup) {
 				kept = append(kept, queue[i:]...)
 				break
 			}
+			if hold.Reason == hostgate.HoldNone {
+				started++
+			}
 			s.route(w.o, release, hold, now, inflight, &deferred)
 		}
 		s.waits.count -= len(queue) - len(kept)
-		if len(kept) == 0 {
-			delete(s.waits.hosts, host)
-		} else {
-			s.waits.hosts[host] = kept
-		}
+		h.queue = kept
+		h.took(started, time.Now())
 	}
 	s.deferAll(ctx, now, deferred)
+}
+
+// forget drops the hosts that had no waiter for a while, so the map does
+// not keep every host ever busy. It runs when nothing waits.
+func (w *waiting) forget(now time.Time) {
+	for host, h := range w.hosts {
+		if now.Sub(h.lastUsed) > 2*time.Second {
+			delete(w.hosts, host)
+		}
+	}
 }
 
 // releaseWaiting sends every waiting delivery back to the queue, due now,
@@ -92,8 +162,8 @@ func (s *Sender) runWaiting(ctx context.Context, inflight *sync.WaitGroup) {
 func (s *Sender) releaseWaiting(ctx context.Context) {
 	now := s.clock.Now()
 	var deferred []hookflow.Deferral
-	for _, queue := range s.waits.hosts {
-		for _, w := range queue {
+	for _, h := range s.waits.hosts {
+		for _, w := range h.queue {
 			deferred = append(deferred, hookflow.Deferral{DeliveryID: w.o.ID, DueAt: now})
 		}
 	}
