@@ -52,6 +52,12 @@ type Store interface {
 	// SaveRendered stores rendered requests in one write. A result with an
 	// AbortReason ends its delivery aborted; one with an Error ends it failed.
 	SaveRendered(ctx context.Context, now time.Time, results []RenderResult) error
+	// SaveAndClaim stores rendering outcomes as SaveRendered does, then
+	// claims as Claim does, in one write: if the save fails nothing is
+	// claimed. A sender stores the batch it has just rendered with the
+	// claim of its next batch, so a batch costs it one write, not two.
+	SaveAndClaim(ctx context.Context, now time.Time, results []RenderResult, limit int,
+		lease time.Duration) ([]*Delivery, error)
 	// Complete records attempts and next states in one write.
 	Complete(ctx context.Context, now time.Time, cs []Completion) error
 	// NextDue returns the earliest DueAt of a pending delivery, and the

@@ -231,7 +231,14 @@ func (s *Store) Claim(ctx context.Context, at time.Time, limit int,
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `WITH
+	return claim(ctx, s.pool, at, limit, lease)
+}
+
+// claim runs the statement of Claim in q and returns the claimed
+// deliveries, oldest due first.
+func claim(ctx context.Context, q querier, at time.Time, limit int,
+	lease time.Duration) ([]*hookflow.Delivery, error) {
+	rows, err := q.Query(ctx, `WITH
 		pending AS (SELECT id, due_at FROM deliveries
 			WHERE state = 'pending' AND due_at <= $1
 			ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED),
@@ -310,44 +317,84 @@ func diagnostic(s string) string {
 // its delivery sending, an abort ends it aborted, an error ends it failed.
 // ErrNotFound, and nothing stored, if a delivery does not exist.
 func (s *Store) SaveRendered(ctx context.Context, at time.Time, results []hookflow.RenderResult) error {
-	var r renderRows
-	ids := make(map[string]bool, len(results))
+	r, err := newRenderRows(results)
+	if err != nil || len(r.id) == 0 {
+		return err
+	}
+	return s.inTx(ctx, func(t pgx.Tx) error {
+		return r.save(ctx, t, at)
+	})
+}
+
+// SaveAndClaim stores rendering outcomes as SaveRendered does, then claims as
+// Claim does, in one transaction.
+func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, results []hookflow.RenderResult,
+	limit int, lease time.Duration) ([]*hookflow.Delivery, error) {
+	r, err := newRenderRows(results)
+	if err != nil {
+		return nil, err
+	}
+	var ds []*hookflow.Delivery
+	err = s.inTx(ctx, func(t pgx.Tx) error {
+		if len(r.id) > 0 {
+			if err := r.save(ctx, t, at); err != nil {
+				return err
+			}
+		}
+		if limit <= 0 {
+			return nil
+		}
+		var err error
+		ds, err = claim(ctx, t, at, limit, lease)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
+
+// newRenderRows collects results into columns.
+func newRenderRows(results []hookflow.RenderResult) (*renderRows, error) {
+	r := &renderRows{}
 	for _, res := range results {
 		if err := r.add(res); err != nil {
-			return err
+			return nil, err
 		}
-		ids[res.DeliveryID] = true
 	}
-	if len(r.id) == 0 {
-		return nil
-	}
+	return r, nil
+}
 
-	return s.inTx(ctx, func(t pgx.Tx) error {
-		tag, err := t.Exec(ctx, `UPDATE deliveries d SET
-			state = COALESCE(v.state, d.state),
-			abort_reason = COALESCE(v.abort_reason, d.abort_reason),
-			last_error = COALESCE(v.last_error, d.last_error),
-			request_method = CASE WHEN v.rendered THEN v.method ELSE d.request_method END,
-			request_url = CASE WHEN v.rendered THEN v.url ELSE d.request_url END,
-			request_headers = CASE WHEN v.rendered THEN v.headers ELSE d.request_headers END,
-			request_body = CASE WHEN v.rendered THEN v.body ELSE d.request_body END,
-			lease_until = CASE WHEN v.state IS NULL THEN d.lease_until END,
-			updated_at = $1
-			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bool[],
-				$7::text[], $8::bytea[], $9::text[], $10::bytea[])
-				AS v(id, state, abort_reason, last_error, rendered, method, url, headers, body)
-			WHERE d.id = v.id`,
-			at, r.id, r.state, r.abortReason, r.lastError, r.rendered, r.method,
-			r.url, r.hdr, r.body)
-		if err != nil {
-			return fmt.Errorf("saving rendered deliveries: %w", mapErr(err))
-		}
-		if n := tag.RowsAffected(); n < int64(len(ids)) {
-			return fmt.Errorf("saving rendered deliveries: %d of %d: %w",
-				int64(len(ids))-n, len(ids), hookflow.ErrNotFound)
-		}
-		return nil
-	})
+// save stores the rows in t; ErrNotFound if a delivery does not exist.
+func (r *renderRows) save(ctx context.Context, t pgx.Tx, at time.Time) error {
+	ids := make(map[string]bool, len(r.id))
+	for _, id := range r.id {
+		ids[id] = true
+	}
+	tag, err := t.Exec(ctx, `UPDATE deliveries d SET
+		state = COALESCE(v.state, d.state),
+		abort_reason = COALESCE(v.abort_reason, d.abort_reason),
+		last_error = COALESCE(v.last_error, d.last_error),
+		request_method = CASE WHEN v.rendered THEN v.method ELSE d.request_method END,
+		request_url = CASE WHEN v.rendered THEN v.url ELSE d.request_url END,
+		request_headers = CASE WHEN v.rendered THEN v.headers ELSE d.request_headers END,
+		request_body = CASE WHEN v.rendered THEN v.body ELSE d.request_body END,
+		lease_until = CASE WHEN v.state IS NULL THEN d.lease_until END,
+		updated_at = $1
+		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bool[],
+			$7::text[], $8::bytea[], $9::text[], $10::bytea[])
+			AS v(id, state, abort_reason, last_error, rendered, method, url, headers, body)
+		WHERE d.id = v.id`,
+		at, r.id, r.state, r.abortReason, r.lastError, r.rendered, r.method,
+		r.url, r.hdr, r.body)
+	if err != nil {
+		return fmt.Errorf("saving rendered deliveries: %w", mapErr(err))
+	}
+	if n := tag.RowsAffected(); n < int64(len(ids)) {
+		return fmt.Errorf("saving rendered deliveries: %d of %d: %w",
+			int64(len(ids))-n, len(ids), hookflow.ErrNotFound)
+	}
+	return nil
 }
 
 // Complete records each attempt and its delivery's next state in one

@@ -150,8 +150,11 @@ func (s *Store) Claim(ctx context.Context, at time.Time, limit int,
 	if limit <= 0 {
 		return nil, nil
 	}
-	nowUS := micros(at)
-	rows, err := s.write.QueryContext(ctx, `UPDATE deliveries
+	return claim(ctx, s.write, at, limit, lease)
+}
+
+// claimSQL is the statement of Claim; see there.
+const claimSQL = `UPDATE deliveries
 		SET state = 'sending', lease_until = ?, updated_at = ?
 		WHERE id IN (
 			SELECT id FROM (
@@ -161,7 +164,14 @@ func (s *Store) Claim(ctx context.Context, at time.Time, limit int,
 				SELECT id, due_at FROM (SELECT id, due_at FROM deliveries
 					WHERE state = 'sending' AND lease_until <= ? ORDER BY lease_until LIMIT ? + 0)
 			) ORDER BY due_at LIMIT ? + 0)
-		RETURNING `+deliveryColumns,
+		RETURNING ` + deliveryColumns
+
+// claim runs claimSQL in q and returns the claimed deliveries, oldest due
+// first.
+func claim(ctx context.Context, q querier, at time.Time, limit int,
+	lease time.Duration) ([]*hookflow.Delivery, error) {
+	nowUS := micros(at)
+	rows, err := q.QueryContext(ctx, claimSQL,
 		micros(at.Add(lease)), nowUS, nowUS, limit, nowUS, limit, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claiming deliveries: %w", mapErr(err))
@@ -185,31 +195,72 @@ func (s *Store) Claim(ctx context.Context, at time.Time, limit int,
 // its delivery sending, an abort ends it aborted, an error ends it failed.
 // ErrNotFound, and nothing stored, if a delivery does not exist.
 func (s *Store) SaveRendered(ctx context.Context, at time.Time, results []hookflow.RenderResult) error {
+	rows, err := renderRows(results, at)
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	return s.inWrite(ctx, func(t *writeTx) error {
+		return saveRendered(ctx, t, rows)
+	})
+}
+
+// SaveAndClaim stores rendering outcomes as SaveRendered does, then claims as
+// Claim does, in one transaction.
+func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, results []hookflow.RenderResult,
+	limit int, lease time.Duration) ([]*hookflow.Delivery, error) {
+	rows, err := renderRows(results, at)
+	if err != nil {
+		return nil, err
+	}
+	var ds []*hookflow.Delivery
+	err = s.inWrite(ctx, func(t *writeTx) error {
+		if len(rows) > 0 {
+			if err := saveRendered(ctx, t, rows); err != nil {
+				return err
+			}
+		}
+		if limit <= 0 {
+			return nil
+		}
+		var err error
+		ds, err = claim(ctx, t, at, limit, lease)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
+
+// renderRows are the rows of saveRenderedSQL for results.
+func renderRows(results []hookflow.RenderResult, at time.Time) ([][]any, error) {
 	rows := make([][]any, len(results))
-	ids := make(map[string]bool, len(results))
 	for i, r := range results {
 		row, err := renderRow(r, micros(at))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rows[i] = row
-		ids[r.DeliveryID] = true
 	}
-	if len(rows) == 0 {
-		return nil
-	}
+	return rows, nil
+}
 
-	return s.inWrite(ctx, func(t *writeTx) error {
-		n, err := execRows(ctx, t, saveRenderedSQL, rows)
-		if err != nil {
-			return fmt.Errorf("saving rendered deliveries: %w", mapErr(err))
-		}
-		if n < int64(len(ids)) {
-			return fmt.Errorf("saving rendered deliveries: %d of %d: %w",
-				int64(len(ids))-n, len(ids), hookflow.ErrNotFound)
-		}
-		return nil
-	})
+// saveRendered runs saveRenderedSQL over rows in t; ErrNotFound if a
+// delivery does not exist.
+func saveRendered(ctx context.Context, t *writeTx, rows [][]any) error {
+	ids := make(map[any]bool, len(rows))
+	for _, r := range rows {
+		ids[r[0]] = true
+	}
+	n, err := execRows(ctx, t, saveRenderedSQL, rows)
+	if err != nil {
+		return fmt.Errorf("saving rendered deliveries: %w", mapErr(err))
+	}
+	if n < int64(len(ids)) {
+		return fmt.Errorf("saving rendered deliveries: %d of %d: %w",
+			int64(len(ids))-n, len(ids), hookflow.ErrNotFound)
+	}
+	return nil
 }
 
 // saveRenderedSQL updates n deliveries from rows made by renderRow. A NULL

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"DeliveryRoundTrip", testDeliveryRoundTrip},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"SaveRendered", testSaveRendered},
+		{"SaveAndClaim", testSaveAndClaim},
 		{"RequestBytesExact", testRequestBytesExact},
 		{"Complete", testComplete},
 		{"CompleteDuplicateAttempt", testCompleteDuplicateAttempt},

@@ -1,0 +1,76 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hookflow/hookflow"
+)
+
+// testSaveAndClaim stores a claimed batch's renders with the claim of the
+// next batch: both take effect, or, when the save is refused, neither.
+func testSaveAndClaim(t *testing.T, s hookflow.Store) {
+	ctx := context.Background()
+	enqueue(t, s,
+		delivery(deliveryID(1), "c1", "u1", at(-2*time.Second)),
+		delivery(deliveryID(2), "c1", "u2", at(-2*time.Second)),
+		delivery(deliveryID(3), "c1", "u3", at(-time.Second)),
+		delivery(deliveryID(4), "c1", "u4", at(time.Second)),
+	)
+	first := claim(t, s, t0, 2, time.Minute)
+	equal(t, "first claim", deliveryIDs(first), []string{deliveryID(1), deliveryID(2)})
+
+	req := &hookflow.Request{Method: "POST", URL: "https://example.com/hook",
+		Headers: []hookflow.Header{{Name: "Content-Type", Value: "application/json"}},
+		Body:    []byte(`{"note":"a&b<c>",  "k":1}`)}
+	got, err := s.SaveAndClaim(ctx, at(time.Second), []hookflow.RenderResult{
+		{DeliveryID: deliveryID(1), Request: req},
+		{DeliveryID: deliveryID(2), AbortReason: "not a customer"},
+	}, 10, time.Minute)
+	if err != nil {
+		t.Fatalf("SaveAndClaim: %v", err)
+	}
+	// The third is due, and the fourth at the claim's time; the first is
+	// still leased.
+	equal(t, "claimed with the save", deliveryIDs(got), []string{deliveryID(3), deliveryID(4)})
+	for _, d := range got {
+		equal(t, "claimed state", d.State, hookflow.StateSending)
+		sameTime(t, "claimed LeaseUntil", d.LeaseUntil, at(time.Second+time.Minute))
+	}
+	d, _ := getDelivery(t, s, deliveryID(1))
+	equal(t, "saved state", d.State, hookflow.StateSending)
+	equal(t, "saved request", d.Request, req)
+	sameTime(t, "saved LeaseUntil", d.LeaseUntil, at(time.Minute))
+	d, _ = getDelivery(t, s, deliveryID(2))
+	equal(t, "aborted state", d.State, hookflow.StateAborted)
+	equal(t, "abort reason", d.AbortReason, "not a customer")
+
+	// A refused save claims nothing: the expired leases stay unclaimed.
+	_, err = s.SaveAndClaim(ctx, at(time.Hour), []hookflow.RenderResult{
+		{DeliveryID: deliveryID(3), Error: "liquid: unknown tag"},
+		{DeliveryID: "nope", Error: "liquid: unknown tag"},
+	}, 10, time.Minute)
+	if !errors.Is(err, hookflow.ErrNotFound) {
+		t.Fatalf("SaveAndClaim(unknown) error = %v, want ErrNotFound", err)
+	}
+	d, _ = getDelivery(t, s, deliveryID(3))
+	equal(t, "state after refused save", d.State, hookflow.StateSending)
+	sameTime(t, "lease after refused save", d.LeaseUntil, at(time.Second+time.Minute))
+
+	// Nothing to save is a plain claim, and a zero limit a plain save.
+	got, err = s.SaveAndClaim(ctx, at(time.Hour), nil, 1, time.Minute)
+	if err != nil {
+		t.Fatalf("SaveAndClaim(nothing to save): %v", err)
+	}
+	equal(t, "claim without a save", deliveryIDs(got), []string{deliveryID(1)})
+	got, err = s.SaveAndClaim(ctx, at(time.Hour), []hookflow.RenderResult{
+		{DeliveryID: deliveryID(3), Error: "liquid: unknown tag"},
+	}, 0, time.Minute)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("SaveAndClaim(limit 0) = %d deliveries, %v; want none, nil", len(got), err)
+	}
+	d, _ = getDelivery(t, s, deliveryID(3))
+	equal(t, "failed by a save without a claim", d.State, hookflow.StateFailed)
+}
