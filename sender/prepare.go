@@ -13,14 +13,48 @@ import (
 	"github.com/hookflow/hookflow/signature"
 )
 
-// prepare renders the claimed deliveries that have no stored request yet,
-// stores the renders in one write, and returns the deliveries ready to send.
-// Rendering before the first attempt, and storing the result, is what makes
-// every attempt of a delivery send the same bytes even across a crash.
-func (s *Sender) prepare(ctx context.Context, batch []*hookflow.Delivery) []outgoing {
+// prepared is a claimed batch after rendering. Rendering before the first
+// attempt, and storing the result before that attempt, is what makes every
+// attempt of a delivery send the same bytes even across a crash: fresh
+// deliveries may only be sent once results are stored, which the loop does
+// with its next claim (Store.SaveAndClaim).
+type prepared struct {
+	// now are ready to send: their requests were stored before.
+	now []outgoing
+	// fresh were rendered now.
+	fresh []outgoing
+	// results are what to store: the fresh requests, aborts, and the
+	// deliveries that fail without an attempt.
+	results []hookflow.RenderResult
+}
+
+// empty reports whether nothing waits to be stored.
+func (p *prepared) empty() bool { return len(p.results) == 0 }
+
+// prepare renders the claimed deliveries that have no stored request yet and
+// looks up the signers of all. Deliveries whose needs could not be read go
+// back to the queue at once.
+func (s *Sender) prepare(ctx context.Context, batch []*hookflow.Delivery) prepared {
 	lookup := s.templates.batch()
 	p := &preparation{}
-	out := s.withSigners(ctx, lookup, p, s.renderAll(ctx, lookup, p, batch))
+	stored, fresh, results := s.renderAll(ctx, lookup, p, batch)
+
+	out := prepared{now: s.withSigners(ctx, lookup, p, stored)}
+	failedBefore := len(p.failed)
+	out.fresh = s.withSigners(ctx, lookup, p, fresh)
+	// A fresh delivery that cannot be signed fails instead of storing its
+	// request: one result per delivery.
+	unsigned := map[string]bool{}
+	for _, f := range p.failed[failedBefore:] {
+		unsigned[f.DeliveryID] = true
+	}
+	for _, r := range results {
+		if !unsigned[r.DeliveryID] {
+			out.results = append(out.results, r)
+		}
+	}
+	out.results = append(out.results, p.failed...)
+
 	s.settle(ctx, p)
 	return out
 }
@@ -50,35 +84,39 @@ func (p *preparation) retry(s *Sender, d *hookflow.Delivery, err error) {
 	p.retries = append(p.retries, hookflow.Deferral{DeliveryID: d.ID, DueAt: s.clock.Now().Add(storeRetry)})
 }
 
-// settle writes what prepare decided besides sending. It outlives a
-// cancelled run context, so a shutdown does not strand claimed deliveries
-// in 'sending' until their leases expire.
+// settle puts back the deliveries whose needs could not be read. It
+// outlives a cancelled run context, so a shutdown does not strand claimed
+// deliveries in 'sending' until their leases expire.
 func (s *Sender) settle(ctx context.Context, p *preparation) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := s.store.SaveRendered(ctx, s.clock.Now(), p.failed); err != nil {
-		s.log.Error("failing deliveries", "err", err, "count", len(p.failed))
-	}
-	for _, r := range p.failed {
-		s.log.Info("delivery failed before sending", "delivery_id", r.DeliveryID, "err", r.Error)
-		s.opts.Observer.Finished(hookflow.StateFailed, 1)
-	}
 	if err := s.store.Defer(ctx, s.clock.Now(), p.retries); err != nil {
 		s.log.Error("deferring deliveries", "err", err, "count", len(p.retries))
 	}
 }
 
-// renderAll renders what needs it and returns the deliveries ready to send.
-func (s *Sender) renderAll(ctx context.Context, lookup *batchLookup, p *preparation, batch []*hookflow.Delivery) []*hookflow.Delivery {
-	var (
-		ready   []*hookflow.Delivery
-		todo    []*hookflow.Delivery
-		results []hookflow.RenderResult
-		fresh   []*hookflow.Delivery
-	)
+// stored logs and counts the results just stored that end a delivery.
+func (s *Sender) stored(results []hookflow.RenderResult) {
+	for _, r := range results {
+		switch {
+		case r.AbortReason != "":
+			s.log.Info("delivery aborted", "delivery_id", r.DeliveryID, "reason", r.AbortReason)
+			s.opts.Observer.Finished(hookflow.StateAborted, 1)
+		case r.Error != "":
+			s.log.Info("delivery failed before sending", "delivery_id", r.DeliveryID, "err", r.Error)
+			s.opts.Observer.Finished(hookflow.StateFailed, 1)
+		}
+	}
+}
+
+// renderAll renders what needs it. It returns the deliveries whose requests
+// were stored before, those rendered now, and the results to store.
+func (s *Sender) renderAll(ctx context.Context, lookup *batchLookup, p *preparation,
+	batch []*hookflow.Delivery) (stored, fresh []*hookflow.Delivery, results []hookflow.RenderResult) {
+	var todo []*hookflow.Delivery
 	for _, d := range batch {
 		if d.Request != nil {
-			ready = append(ready, d)
+			stored = append(stored, d)
 		} else {
 			todo = append(todo, d)
 		}
@@ -90,7 +128,7 @@ func (s *Sender) renderAll(ctx context.Context, lookup *batchLookup, p *preparat
 		for _, d := range todo {
 			p.retry(s, d, err)
 		}
-		return ready
+		return stored, nil, nil
 	}
 	for _, d := range todo {
 		r, err := s.render(ctx, lookup, d, users)
@@ -104,27 +142,7 @@ func (s *Sender) renderAll(ctx context.Context, lookup *batchLookup, p *preparat
 			fresh = append(fresh, d)
 		}
 	}
-	if len(results) == 0 {
-		return ready
-	}
-
-	if err := s.store.SaveRendered(ctx, s.clock.Now(), results); err != nil {
-		// Without the stored render the bytes of a later retry could differ,
-		// so send nothing: the leases expire and the batch is claimed again.
-		s.log.Error("storing rendered requests", "err", err, "count", len(results))
-		return ready
-	}
-	for _, r := range results {
-		switch {
-		case r.AbortReason != "":
-			s.log.Info("delivery aborted", "delivery_id", r.DeliveryID, "reason", r.AbortReason)
-			s.opts.Observer.Finished(hookflow.StateAborted, 1)
-		case r.Error != "":
-			s.log.Info("render failed", "delivery_id", r.DeliveryID, "err", r.Error)
-			s.opts.Observer.Finished(hookflow.StateFailed, 1)
-		}
-	}
-	return append(ready, fresh...)
+	return stored, fresh, results
 }
 
 // usersOf reads the users of the deliveries in one store call, rather than

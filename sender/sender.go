@@ -154,29 +154,44 @@ func (s *Sender) Run(ctx context.Context) error {
 	return nil
 }
 
+// loop claims, renders and dispatches. A batch rendered in one round is
+// stored with the next round's claim, in one write, and sent once that
+// write is done: under intake load every write waits for the writer, and
+// one write a batch instead of two doubled what the sender got out.
 func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
-	defer s.releaseWaiting(ctx)
+	var held prepared // rendered, to store with the next claim
+	defer func() {
+		s.release(ctx, held)
+		s.releaseWaiting(ctx)
+	}()
 	for ctx.Err() == nil {
 		s.runWaiting(ctx, inflight)
-		// Waiting deliveries count against the slots: they were claimed
-		// and will take one. Claiming more than can start only sends the
-		// surplus back to the queue.
-		free := cap(s.slots) - len(s.slots) - s.waits.count
-		if free <= 0 || s.waits.count > 0 && free < s.opts.BatchSize/4 {
+		limit := s.claimLimit(len(held.fresh))
+		if limit == 0 && held.empty() {
 			s.waitForRoom(ctx)
 			continue
 		}
 
-		batch, err := s.store.Claim(ctx, s.clock.Now(), min(free, s.opts.BatchSize), s.opts.Lease)
+		batch, err := s.store.SaveAndClaim(ctx, s.clock.Now(), held.results, limit, s.opts.Lease)
 		if err != nil {
 			if ctx.Err() == nil {
-				s.log.Error("claiming deliveries", "err", err)
+				s.log.Error("storing renders and claiming deliveries", "err", err, "renders", len(held.results))
 				s.sleep(ctx, s.opts.PollInterval)
 			}
+			// Without the stored render the bytes of a later retry could
+			// differ, so the fresh deliveries are not sent: they go back
+			// to the queue, to be rendered again.
+			s.release(ctx, held)
+			held = prepared{}
 			continue
 		}
+		s.stored(held.results)
+		sentBack := s.dispatch(ctx, held.fresh, inflight)
+		held = prepared{}
 		if len(batch) == 0 {
-			s.idle(ctx)
+			if limit > 0 {
+				s.idle(ctx)
+			}
 			continue
 		}
 
@@ -184,13 +199,42 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 		if batch = s.pace(ctx, batch); len(batch) == 0 {
 			continue
 		}
-		if s.dispatch(ctx, s.prepare(ctx, batch), inflight) {
+		next := s.prepare(ctx, batch)
+		if s.dispatch(ctx, next.now, inflight) {
+			sentBack = true
+		}
+		held = prepared{fresh: next.fresh, results: next.results}
+		if sentBack && held.empty() {
 			// Some went back because their host is at its limit. Claiming
 			// again before an attempt ends would bring more of the same
 			// back; an attempt's end or an enqueue wakes the loop.
 			s.sleep(ctx, maxWait/4)
 		}
 	}
+}
+
+// claimLimit is how many deliveries the next claim may take, pending of
+// them already rendered and about to take a slot. Waiting deliveries count
+// against the slots too: they were claimed and will take one, and
+// claiming more than can start only sends the surplus back to the queue.
+func (s *Sender) claimLimit(pending int) int {
+	free := cap(s.slots) - len(s.slots) - s.waits.count - pending
+	if free <= 0 || s.waits.count > 0 && free < s.opts.BatchSize/4 {
+		return 0
+	}
+	return min(free, s.opts.BatchSize)
+}
+
+// release hands the deliveries of a batch rendered but not stored back to
+// the queue, due now, so a failed write or a shutdown does not leave them
+// claimed until their leases expire. Nothing of them was sent.
+func (s *Sender) release(ctx context.Context, p prepared) {
+	now := s.clock.Now()
+	ds := make([]hookflow.Deferral, len(p.results))
+	for i, r := range p.results {
+		ds[i] = hookflow.Deferral{DeliveryID: r.DeliveryID, DueAt: now}
+	}
+	s.deferAll(ctx, now, ds)
 }
 
 // dispatch starts an attempt for each ready delivery whose host lets it

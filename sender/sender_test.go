@@ -265,3 +265,98 @@ func TestBacklogToOneFastHostIsNotClaimedAgainAndAgain(t *testing.T) {
 		t.Errorf("%d deliveries handed back to the queue for %d sent, want at most %d", got, n, n)
 	}
 }
+
+// saveRefuser is a real SQLite store that refuses the first write storing
+// renders, as a full disk would. A wrapper is needed because a real
+// database cannot be made to fail one write on demand.
+type saveRefuser struct {
+	*sqlite.Store
+	refused atomic.Int32
+	sent    func() int
+	// sentAtRefusal is how many requests had arrived when the write was
+	// refused.
+	sentAtRefusal atomic.Int32
+}
+
+func (r *saveRefuser) SaveAndClaim(ctx context.Context, now time.Time, results []hookflow.RenderResult,
+	limit int, lease time.Duration) ([]*hookflow.Delivery, error) {
+	if len(results) > 0 && r.refused.Add(1) == 1 {
+		r.sentAtRefusal.Store(int32(r.sent()))
+		return nil, errDiskHiccup
+	}
+	return r.Store.SaveAndClaim(ctx, now, results, limit, lease)
+}
+
+// A rendered delivery is sent only once its render is stored: when that
+// write fails, nothing goes out, the delivery goes back to the queue, and
+// it is rendered, stored and sent later, once.
+func TestRenderIsStoredBeforeTheAttempt(t *testing.T) {
+	rcv, err := receiver.Start(receiver.Always(200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rcv.Close()
+	base, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	store := &saveRefuser{Store: base, sent: rcv.Count}
+
+	ctx := context.Background()
+	now := time.Now().UTC()
+	u := &hookflow.User{ID: hookflow.NewUserID(), ExternalID: "u1", Attributes: map[string]any{}}
+	w := hookflow.Webhook{Method: "POST", URL: rcv.URL() + "/x", BodyType: hookflow.BodyRaw, BodyRaw: "hi {{${user_id}}}"}
+	d := &hookflow.Delivery{ID: hookflow.NewDeliveryID(), Origin: hookflow.OriginAPIMessage, DispatchID: "dsp_1",
+		UserID: u.ID, State: hookflow.StatePending, DueAt: now, CreatedAt: now}
+	err = store.Update(ctx, func(tx hookflow.Tx) error {
+		if err := tx.InsertUser(u); err != nil {
+			return err
+		}
+		if err := tx.SaveAPIMessage("dsp_1", w, now); err != nil {
+			return err
+		}
+		return tx.Enqueue([]*hookflow.Delivery{d})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	client := deliver.NewClient(deliver.Options{Timeout: 5 * time.Second})
+	defer client.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	snd := sender.New(store, client, deliver.DefaultPolicy(), hookflow.SystemClock{}, log,
+		sender.Options{PollInterval: 20 * time.Millisecond})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { snd.Run(runCtx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	wait, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	if err := rcv.WaitFor(wait, 1); err != nil {
+		t.Fatalf("no request arrived: %v", err)
+	}
+	if store.refused.Load() == 0 {
+		t.Fatal("the render was never stored through SaveAndClaim")
+	}
+	if got := store.sentAtRefusal.Load(); got != 0 {
+		t.Errorf("%d requests sent before the render was stored", got)
+	}
+	for {
+		stored, attempts, err := store.GetDelivery(ctx, d.ID)
+		if err == nil && stored.State == hookflow.StateDelivered {
+			if len(attempts) != 1 || stored.Request == nil || string(stored.Request.Body) != "hi u1" {
+				t.Errorf("attempts = %d, stored request %+v; want 1 and body %q", len(attempts), stored.Request, "hi u1")
+			}
+			break
+		}
+		if wait.Err() != nil {
+			t.Fatalf("delivery not delivered: %+v, %v", stored, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := rcv.Count(); got != 1 {
+		t.Errorf("requests = %d, want 1", got)
+	}
+}
