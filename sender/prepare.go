@@ -347,69 +347,6 @@ func (s *Sender) withSigners(ctx context.Context, lookup *batchLookup, p *prepar
 // errBadSecrets marks stored signing secrets that cannot sign.
 var errBadSecrets = errors.New("unusable signing secrets")
 
-// writeOutcomes records attempt outcomes in batches until the outcomes
-// channel closes. A batch is written when it is full or when its oldest
-// outcome has waited CompleteEvery.
-func (s *Sender) writeOutcomes() {
-	const maxBatch = 500
-	var (
-		batch []hookflow.Completion
-		timer = time.NewTimer(time.Hour)
-	)
-	timer.Stop()
-	for {
-		select {
-		case c, ok := <-s.outcomes:
-			if !ok {
-				s.write(batch)
-				return
-			}
-			if len(batch) == 0 {
-				timer.Reset(s.opts.CompleteEvery)
-			}
-			batch = append(batch, c)
-			if len(batch) >= maxBatch {
-				timer.Stop()
-				s.write(batch)
-				batch = nil
-			}
-		case <-timer.C:
-			s.write(batch)
-			batch = nil
-		}
-	}
-}
-
-// write stores a batch of outcomes, retrying a few times. If the store stays
-// unavailable the leases expire and the deliveries are sent again under the
-// same id, which receivers de-duplicate on; losing them would be worse.
-func (s *Sender) write(batch []hookflow.Completion) {
-	if len(batch) == 0 {
-		return
-	}
-	var err error
-	for try := range 5 {
-		err = s.store.Complete(context.Background(), s.clock.Now(), batch)
-		switch {
-		case err == nil:
-			return
-		case errors.Is(err, hookflow.ErrConflict) && len(batch) > 1:
-			// One attempt was already recorded by another sender (this one's
-			// lease had expired); write the others one by one.
-			for _, c := range batch {
-				s.write([]hookflow.Completion{c})
-			}
-			return
-		case errors.Is(err, hookflow.ErrConflict):
-			s.log.Warn("attempt already recorded by another sender", "delivery_id", batch[0].Attempt.DeliveryID,
-				"attempt", batch[0].Attempt.Number)
-			return
-		}
-		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
-	}
-	s.log.Error("recording attempt outcomes", "err", err, "count", len(batch))
-}
-
 func hostOf(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -35,8 +35,10 @@ type Options struct {
 	// PollInterval bounds how long a due delivery can wait when no wake-up
 	// arrives (another node enqueued it, or a retry fell due). Defaults to 1s.
 	PollInterval time.Duration
-	// CompleteEvery is the longest an outcome waits to be written with
-	// others in one batch. Defaults to 5ms.
+	// CompleteEvery is how long the first outcome of a batch waits for
+	// others to join it before the batch is written; outcomes that arrive
+	// while a batch is being written go into the next one. Defaults to
+	// 5ms.
 	CompleteEvery time.Duration
 	// Gate isolates hosts: per-host concurrency, the unhealthy-host
 	// breaker and receiver-driven slowing. Nil means no isolation.
@@ -107,7 +109,7 @@ type Sender struct {
 	templates *templates
 	wake      chan struct{}
 	slots     chan struct{}
-	outcomes  chan hookflow.Completion
+	outcomes  *outbox
 }
 
 // New returns a Sender. Call Run to start it.
@@ -124,7 +126,7 @@ func New(store Store, client *deliver.Client, policy deliver.Policy, clock hookf
 		templates: newTemplates(store, render.NewEngine()),
 		wake:      make(chan struct{}, 1),
 		slots:     make(chan struct{}, opts.Concurrency),
-		outcomes:  make(chan hookflow.Completion, opts.Concurrency),
+		outcomes:  newOutbox(max(4*opts.Concurrency, 1024)),
 	}
 }
 
@@ -149,7 +151,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	s.loop(ctx, &inflight)
 
 	inflight.Wait()
-	close(s.outcomes)
+	s.outcomes.close()
 	<-written
 	return nil
 }
@@ -324,7 +326,7 @@ func (s *Sender) held(d *hookflow.Delivery, hold hostgate.Hold, now time.Time) {
 	due := hold.Until.Add(time.Duration(rand.Int64N(int64(6 * time.Second))))
 	s.log.Debug("host paused, delivery held", "delivery_id", d.ID, "host", hold.Host, "retry_at", due)
 	s.opts.Observer.Finished(hookflow.StatePending, 1)
-	s.outcomes <- hookflow.Completion{Attempt: a, State: hookflow.StatePending, DueAt: due}
+	s.outcomes.put(hookflow.Completion{Attempt: a, State: hookflow.StatePending, DueAt: due})
 }
 
 // attempt makes one HTTP attempt and hands its outcome to the writer. It
@@ -353,7 +355,7 @@ func (s *Sender) attempt(o outgoing, release func(hostgate.Outcome)) {
 	state, due := s.policy.DecideAt(a, first, s.clock.Now(), rand.Float64())
 	s.logAttempt(d, a, state, due)
 	s.opts.Observer.Finished(state, 1)
-	s.outcomes <- hookflow.Completion{Attempt: a, State: state, DueAt: due}
+	s.outcomes.put(hookflow.Completion{Attempt: a, State: state, DueAt: due})
 }
 
 func (s *Sender) logAttempt(d *hookflow.Delivery, a hookflow.Attempt, state string, due time.Time) {
