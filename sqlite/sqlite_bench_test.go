@@ -79,6 +79,54 @@ func BenchmarkClaimRenderComplete(b *testing.B) {
 	benchSend(b, true)
 }
 
+// BenchmarkSaveAndClaimComplete is the write path of a sender's steady
+// stream: each batch's renders stored with the next claim, in one
+// transaction (SaveAndClaim), then its outcomes (Complete). Compare with
+// BenchmarkClaimRenderComplete, which writes the same rows in three
+// transactions a batch.
+func BenchmarkSaveAndClaimComplete(b *testing.B) {
+	ctx := context.Background()
+	s := openStore(b, filepath.Join(b.TempDir(), "bench.db"))
+	benchEnqueue(b, s, b.N+1)
+	body := []byte(fmt.Sprintf(`{"order_id":"A-1001","note":%q}`, make([]byte, 160)))
+	now := benchStart.Add(time.Second)
+	rendered := func(ds []*hookflow.Delivery) []hookflow.RenderResult {
+		rs := make([]hookflow.RenderResult, len(ds))
+		for i, d := range ds {
+			rs[i] = hookflow.RenderResult{DeliveryID: d.ID, Request: &hookflow.Request{
+				Method: "POST", URL: "https://example.com/hook",
+				Headers: []hookflow.Header{{Name: "Content-Type", Value: "application/json"}},
+				Body:    body,
+			}}
+		}
+		return rs
+	}
+
+	held, err := s.Claim(ctx, now, benchBatch, time.Minute)
+	if err != nil || len(held) != benchBatch {
+		b.Fatalf("Claim: %d rows, %v", len(held), err)
+	}
+	defer startCPU(b)()
+	for range b.N {
+		next, err := s.SaveAndClaim(ctx, now, rendered(held), benchBatch, time.Minute)
+		if err != nil || len(next) != benchBatch {
+			b.Fatalf("SaveAndClaim: %d rows, %v", len(next), err)
+		}
+		cs := make([]hookflow.Completion, len(held))
+		for i, d := range held {
+			cs[i] = hookflow.Completion{State: hookflow.StateDelivered, Attempt: hookflow.Attempt{
+				DeliveryID: d.ID, Number: 1, StartedAt: now, Duration: time.Millisecond,
+				Status: 200, ResponseBody: []byte(`{"ok":true}`),
+			}}
+		}
+		if err := s.Complete(ctx, now, cs); err != nil {
+			b.Fatalf("Complete: %v", err)
+		}
+		held = next
+	}
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
 func benchSend(b *testing.B, render bool) {
 	ctx := context.Background()
 	s := openStore(b, filepath.Join(b.TempDir(), "bench.db"))
