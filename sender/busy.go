@@ -31,14 +31,17 @@ type busyHost struct {
 }
 
 // delay returns how long a delivery of host, found at its limit at now,
-// goes back to the queue for: base the first time, doubling (up to
-// maxBusyDelay) once the previous delay has passed with the host still
-// busy. Each delay is spread over half its length again, so a host's
-// backlog does not come back all at once in one claim.
-func (b busyHosts) delay(host string, now time.Time, base time.Duration) time.Duration {
+// goes back to the queue for: base the first time, and, while the host is
+// slow (grow), doubling up to maxBusyDelay once the previous delay has
+// passed with the host still busy. A host that is busy but fast (it takes
+// many waiters a second) gets base again: a slot will free within
+// milliseconds, and putting its surplus off for seconds only makes a tail.
+// Each delay is spread over half its length again, so a host's backlog
+// does not come back all at once in one claim.
+func (b busyHosts) delay(host string, now time.Time, base time.Duration, grow bool) time.Duration {
 	h := b[host]
 	switch {
-	case h == nil:
+	case h == nil || !grow:
 		h = &busyHost{delay: base, bumpedAt: now}
 		b[host] = h
 	case now.Sub(h.bumpedAt) >= h.delay:

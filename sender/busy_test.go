@@ -29,22 +29,27 @@ func TestBusyDelayDoublesWhileTheHostStaysBusy(t *testing.T) {
 		{20 * time.Second, "slow.example", maxBusyDelay},
 	}
 	for _, st := range steps {
-		got := b.delay(st.host, start.Add(st.after), base)
+		got := b.delay(st.host, start.Add(st.after), base, true)
 		if got < st.want || got > st.want*3/2 {
 			t.Errorf("at +%s, %s: delay %s, want %s to %s", st.after, st.host, got, st.want, st.want*3/2)
 		}
 	}
 
 	b.free("slow.example")
-	if got := b.delay("slow.example", start.Add(21*time.Second), base); got > base*3/2 {
+	if got := b.delay("slow.example", start.Add(21*time.Second), base, true); got > base*3/2 {
 		t.Errorf("after free: delay %s, want the base %s again", got, base)
 	}
 	if _, ok := b["other.example"]; !ok {
 		t.Fatal("other.example forgotten before a sweep")
 	}
+	// Fast again: back to the base at once.
+	b.delay("other.example", start.Add(time.Second), base, true)
+	if got := b.delay("other.example", start.Add(2*time.Second), base, false); got > base*3/2 {
+		t.Errorf("fast host: delay %s, want the base %s", got, base)
+	}
 	b.sweep(start.Add(21 * time.Second))
 	if _, ok := b["other.example"]; ok {
-		t.Error("sweep kept other.example, last busy 20 s ago")
+		t.Error("sweep kept other.example, last busy 19 s ago")
 	}
 	if _, ok := b["slow.example"]; !ok {
 		t.Error("sweep dropped slow.example, busy just now")

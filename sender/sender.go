@@ -285,7 +285,10 @@ func (s *Sender) route(d outgoing, release func(hostgate.Outcome), hold hostgate
 			s.Wake()
 		}()
 	case hostgate.HoldBusy:
-		due := now.Add(s.busy.delay(hostOf(d.Request.URL), now, s.opts.BusyDelay))
+		host := hostOf(d.Request.URL)
+		// A fast host frees a slot within milliseconds: its surplus comes
+		// back soon. Only a slow one's backlog is put off for longer.
+		due := now.Add(s.busy.delay(host, now, s.opts.BusyDelay, !s.waits.fast(host, now)))
 		*deferred = append(*deferred, hookflow.Deferral{DeliveryID: d.ID, DueAt: due})
 	case hostgate.HoldSlowed:
 		*deferred = append(*deferred, hookflow.Deferral{DeliveryID: d.ID, DueAt: hold.Until})

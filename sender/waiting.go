@@ -101,6 +101,13 @@ func (w *waiting) add(host string, o outgoing, limit int) bool {
 	return true
 }
 
+// fast reports whether host takes waiters faster than the small bound
+// would allow for.
+func (w *waiting) fast(host string, now time.Time) bool {
+	h := w.hosts[host]
+	return h != nil && h.limit(now) > maxWaitersPerHost
+}
+
 // has reports whether a delivery of host waits.
 func (w *waiting) has(host string) bool {
 	h := w.hosts[host]
@@ -122,7 +129,8 @@ func (s *Sender) runWaiting(ctx context.Context, inflight *sync.WaitGroup) {
 		kept, started := queue[:0], 0
 		for i, w := range queue {
 			if time.Since(w.since) > maxWait {
-				due := now.Add(s.busy.delay(host, now, s.opts.BusyDelay))
+				// It waited maxWait for a slot: the host is slow.
+				due := now.Add(s.busy.delay(host, now, s.opts.BusyDelay, true))
 				deferred = append(deferred, hookflow.Deferral{DeliveryID: w.o.ID, DueAt: due})
 				continue
 			}
