@@ -151,6 +151,14 @@ type Completion struct {
 	DueAt time.Time
 }
 
+// QueueWrite is what a sender stores with its next claim (see
+// Store.SaveAndClaim): outcomes of attempts, recorded as Complete records
+// them, and rendering outcomes, stored as SaveRendered stores them.
+type QueueWrite struct {
+	Completions []Completion
+	Rendered    []RenderResult
+}
+
 // DeliveryFilter selects deliveries for the activity log. Zero fields do
 // not filter. Results are newest first.
 type DeliveryFilter struct {

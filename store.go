@@ -52,11 +52,14 @@ type Store interface {
 	// SaveRendered stores rendered requests in one write. A result with an
 	// AbortReason ends its delivery aborted; one with an Error ends it failed.
 	SaveRendered(ctx context.Context, now time.Time, results []RenderResult) error
-	// SaveAndClaim stores rendering outcomes as SaveRendered does, then
-	// claims as Claim does, in one write: if the save fails nothing is
-	// claimed. A sender stores the batch it has just rendered with the
-	// claim of its next batch, so a batch costs it one write, not two.
-	SaveAndClaim(ctx context.Context, now time.Time, results []RenderResult, limit int,
+	// SaveAndClaim records w.Completions as Complete does and stores
+	// w.Rendered as SaveRendered does, then claims as Claim does, all in
+	// one write: if any part fails, nothing is kept and nothing claimed
+	// (ErrConflict for an attempt already recorded, ErrNotFound for an
+	// unknown delivery). A sender stores the batch it has just rendered,
+	// and the outcomes since its last claim, with the claim of its next
+	// batch, so a batch costs it one write, not three.
+	SaveAndClaim(ctx context.Context, now time.Time, w QueueWrite, limit int,
 		lease time.Duration) ([]*Delivery, error)
 	// Complete records attempts and next states in one write.
 	Complete(ctx context.Context, now time.Time, cs []Completion) error

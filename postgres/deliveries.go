@@ -326,16 +326,26 @@ func (s *Store) SaveRendered(ctx context.Context, at time.Time, results []hookfl
 	})
 }
 
-// SaveAndClaim stores rendering outcomes as SaveRendered does, then claims as
-// Claim does, in one transaction.
-func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, results []hookflow.RenderResult,
+// SaveAndClaim records w's completions as Complete does and stores its
+// rendering outcomes as SaveRendered does, then claims as Claim does, in one
+// transaction.
+func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.QueueWrite,
 	limit int, lease time.Duration) ([]*hookflow.Delivery, error) {
-	r, err := newRenderRows(results)
+	r, err := newRenderRows(w.Rendered)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newCompletionRows(w.Completions)
 	if err != nil {
 		return nil, err
 	}
 	var ds []*hookflow.Delivery
 	err = s.inTx(ctx, func(t pgx.Tx) error {
+		if len(c.id) > 0 {
+			if err := c.write(ctx, t, at); err != nil {
+				return err
+			}
+		}
 		if len(r.id) > 0 {
 			if err := r.save(ctx, t, at); err != nil {
 				return err
@@ -406,21 +416,36 @@ func (s *Store) Complete(ctx context.Context, at time.Time, cs []hookflow.Comple
 	if len(cs) == 0 {
 		return nil
 	}
-	var a struct {
-		id, state, errText, errKind []string
-		number, status              []int32
-		started                     []time.Time
-		due                         []*time.Time
-		durationUS                  []int64
-		headers                     []*string
-		body                        [][]byte
-		truncated                   []bool
+	c, err := newCompletionRows(cs)
+	if err != nil {
+		return err
 	}
+	return s.inTx(ctx, func(t pgx.Tx) error {
+		return c.write(ctx, t, at)
+	})
+}
+
+// completionRows are completions as columns.
+type completionRows struct {
+	id, state, errText, errKind []string
+	number, status              []int32
+	started                     []time.Time
+	due                         []*time.Time
+	durationUS                  []int64
+	headers                     []*string
+	body                        [][]byte
+	truncated                   []bool
+	// deliveries counts the distinct deliveries.
+	deliveries int
+}
+
+func newCompletionRows(cs []hookflow.Completion) (*completionRows, error) {
+	a := &completionRows{}
 	for _, c := range cs {
 		att := c.Attempt
 		headers, err := encodeDoc(att.ResponseHeaders)
 		if err != nil {
-			return fmt.Errorf("encoding response headers of delivery %s: %w", att.DeliveryID, err)
+			return nil, fmt.Errorf("encoding response headers of delivery %s: %w", att.DeliveryID, err)
 		}
 		a.id, a.state = append(a.id, att.DeliveryID), append(a.state, c.State)
 		a.number, a.status = append(a.number, int32(att.Number)), append(a.status, int32(att.Status))
@@ -431,44 +456,47 @@ func (s *Store) Complete(ctx context.Context, at time.Time, cs []hookflow.Comple
 		a.errText = append(a.errText, diagnostic(att.Error))
 		a.errKind = append(a.errKind, diagnostic(att.ErrorKind))
 	}
-
 	ids := make(map[string]bool, len(cs))
 	for _, c := range cs {
 		ids[c.Attempt.DeliveryID] = true
 	}
-	return s.inTx(ctx, func(t pgx.Tx) error {
-		// A NULL due time (final states) keeps the stored one; the first
-		// attempt's start is kept once set.
-		tag, err := t.Exec(ctx, `UPDATE deliveries d SET state = v.state,
-			due_at = COALESCE(v.due_at, d.due_at), attempts = v.number,
-			last_status = v.status, last_error = v.error, lease_until = NULL,
-			updated_at = $1, first_attempt_at = COALESCE(d.first_attempt_at, v.started_at)
-			FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::int[], $6::int[],
-				$7::text[], $8::timestamptz[])
-				AS v(id, state, due_at, number, status, error, started_at)
-			WHERE d.id = v.id`,
-			at, a.id, a.state, a.due, a.number, a.status, a.errText, a.started)
-		if err != nil {
-			return fmt.Errorf("completing deliveries: %w", mapErr(err))
-		}
-		// attempts has no foreign key: this check stands for it, without
-		// the share lock a key check takes on every delivery row.
-		if n := tag.RowsAffected(); n < int64(len(ids)) {
-			return fmt.Errorf("completing deliveries: %d of %d: %w",
-				int64(len(ids))-n, len(ids), hookflow.ErrNotFound)
-		}
+	a.deliveries = len(ids)
+	return a, nil
+}
 
-		_, err = t.Exec(ctx, `INSERT INTO attempts (delivery_id, number, started_at,
-			duration_us, status, response_headers, response_body, truncated, error, error_kind)
-			SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::bigint[],
-				$5::int[], $6::text[], $7::bytea[], $8::bool[], $9::text[], $10::text[])`,
-			a.id, a.number, a.started, a.durationUS, a.status, a.headers, a.body,
-			a.truncated, a.errText, a.errKind)
-		if err != nil {
-			return fmt.Errorf("recording attempts: %w", mapErr(err))
-		}
-		return nil
-	})
+// write records the attempts and next states in t.
+func (a *completionRows) write(ctx context.Context, t pgx.Tx, at time.Time) error {
+	// A NULL due time (final states) keeps the stored one; the first
+	// attempt's start is kept once set.
+	tag, err := t.Exec(ctx, `UPDATE deliveries d SET state = v.state,
+		due_at = COALESCE(v.due_at, d.due_at), attempts = v.number,
+		last_status = v.status, last_error = v.error, lease_until = NULL,
+		updated_at = $1, first_attempt_at = COALESCE(d.first_attempt_at, v.started_at)
+		FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::int[], $6::int[],
+			$7::text[], $8::timestamptz[])
+			AS v(id, state, due_at, number, status, error, started_at)
+		WHERE d.id = v.id`,
+		at, a.id, a.state, a.due, a.number, a.status, a.errText, a.started)
+	if err != nil {
+		return fmt.Errorf("completing deliveries: %w", mapErr(err))
+	}
+	// attempts has no foreign key: this check stands for it, without
+	// the share lock a key check takes on every delivery row.
+	if n := tag.RowsAffected(); n < int64(a.deliveries) {
+		return fmt.Errorf("completing deliveries: %d of %d: %w",
+			int64(a.deliveries)-n, a.deliveries, hookflow.ErrNotFound)
+	}
+
+	_, err = t.Exec(ctx, `INSERT INTO attempts (delivery_id, number, started_at,
+		duration_us, status, response_headers, response_body, truncated, error, error_kind)
+		SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::bigint[],
+			$5::int[], $6::text[], $7::bytea[], $8::bool[], $9::text[], $10::text[])`,
+		a.id, a.number, a.started, a.durationUS, a.status, a.headers, a.body,
+		a.truncated, a.errText, a.errKind)
+	if err != nil {
+		return fmt.Errorf("recording attempts: %w", mapErr(err))
+	}
+	return nil
 }
 
 // NextDue returns the earliest due time of a pending delivery or lease expiry

@@ -9,11 +9,12 @@ import (
 	"github.com/hookflow/hookflow"
 )
 
-// Outcomes are written in batches by one goroutine. Each batch is a write
-// on the store's one writer, which under intake load waits for a whole
-// intake transaction; the outcomes that arrive meanwhile go into the next
-// batch, so a slower writer makes larger batches, not a longer queue of
-// small ones. Attempts used to hand outcomes over a channel of one slot
+// Outcomes are written in batches: with the loop's next claim when the
+// loop is busy (Store.SaveAndClaim), or else by a goroutine of their own.
+// Each write waits for the store's one writer, which under intake load
+// means a whole intake transaction; the outcomes that arrive meanwhile go
+// into the next batch, so a slower writer makes larger batches, not a
+// longer queue of small ones. Attempts used to hand outcomes over a channel of one slot
 // per attempt in flight: when a write waited, the channel filled and every
 // finished attempt kept its slot until the writer came back, so sending
 // stalled with the writer.
@@ -78,11 +79,23 @@ func (o *outbox) close() {
 	o.changed.Broadcast()
 }
 
-// writeOutcomes records outcomes until the outbox is closed and empty. The
-// first outcome of a batch waits CompleteEvery for others to join it.
+// loopTakesWithin is how long outcomes are left for the loop to take with
+// its next claim while it is busy. Outcomes that wait longer are written on
+// their own: recording an outcome late only widens the window in which a
+// crash makes the delivery go out again, under the same id.
+const loopTakesWithin = 50 * time.Millisecond
+
+// writeOutcomes records the outcomes the loop does not take, until the
+// outbox is closed and empty. The first outcome of a batch waits
+// CompleteEvery for others to join it, or loopTakesWithin while the loop
+// is busy.
 func (s *Sender) writeOutcomes() {
 	for s.outcomes.wait() {
-		time.Sleep(s.opts.CompleteEvery)
+		wait := s.opts.CompleteEvery
+		if s.turned.Load() {
+			wait = max(wait, loopTakesWithin)
+		}
+		time.Sleep(wait)
 		batch := s.outcomes.take()
 		for len(batch) > 0 {
 			n := min(len(batch), maxCompleteBatch)

@@ -12,9 +12,11 @@ package sender
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookflow/hookflow"
@@ -98,6 +100,8 @@ type Sender struct {
 	// loop goroutine owns both.
 	waits waiting
 	busy  busyHosts
+	// claimCap is the most the next claim takes; see sizeClaims.
+	claimCap int
 
 	store  Store
 	client *deliver.Client
@@ -110,6 +114,9 @@ type Sender struct {
 	wake      chan struct{}
 	slots     chan struct{}
 	outcomes  *outbox
+	// turned says the loop's last write stored or claimed something, so
+	// it will soon take the pending outcomes with its next one.
+	turned atomic.Bool
 }
 
 // New returns a Sender. Call Run to start it.
@@ -123,6 +130,7 @@ func New(store Store, client *deliver.Client, policy deliver.Policy, clock hookf
 		log:       log,
 		opts:      opts,
 		busy:      busyHosts{},
+		claimCap:  opts.BatchSize,
 		templates: newTemplates(store, render.NewEngine()),
 		wake:      make(chan struct{}, 1),
 		slots:     make(chan struct{}, opts.Concurrency),
@@ -174,8 +182,16 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 			continue
 		}
 
-		batch, err := s.store.SaveAndClaim(ctx, s.clock.Now(), held.results, limit, s.opts.Lease)
+		done := s.outcomes.take()
+		w := hookflow.QueueWrite{Completions: done, Rendered: held.results}
+		batch, err := s.store.SaveAndClaim(ctx, s.clock.Now(), w, limit, s.opts.Lease)
 		if err != nil {
+			// The outcomes are written on their own, which sorts out an
+			// attempt another sender recorded (ErrConflict) one by one.
+			s.write(done)
+			if len(done) > 0 && errors.Is(err, hookflow.ErrConflict) {
+				continue // the renders are stored on the next turn
+			}
 			if ctx.Err() == nil {
 				s.log.Error("storing renders and claiming deliveries", "err", err, "renders", len(held.results))
 				s.sleep(ctx, s.opts.PollInterval)
@@ -187,6 +203,7 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 			held = prepared{}
 			continue
 		}
+		s.turned.Store(len(batch) > 0 || len(held.results) > 0)
 		s.stored(held.results)
 		sentBack := s.dispatch(ctx, held.fresh, inflight)
 		held = prepared{}
@@ -206,6 +223,7 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 			sentBack = true
 		}
 		held = prepared{fresh: next.fresh, results: next.results}
+		s.sizeClaims(sentBack, len(batch) == limit)
 		if sentBack && held.empty() {
 			// Some went back because their host is at its limit. Claiming
 			// again before an attempt ends would bring more of the same
@@ -224,7 +242,22 @@ func (s *Sender) claimLimit(pending int) int {
 	if free <= 0 || s.waits.count > 0 && free < s.opts.BatchSize/4 {
 		return 0
 	}
-	return min(free, s.opts.BatchSize)
+	return min(free, s.opts.BatchSize, s.claimCap)
+}
+
+// sizeClaims halves the claim size when a claim brought deliveries whose
+// host could not take them, down to a sixteenth of a batch, and doubles it
+// back after full claims that all found room. A host at its limit whose
+// turnover is not known yet (the first claims, or a loaded machine) would
+// otherwise have most of every full-size claim go back to the queue and be
+// claimed again.
+func (s *Sender) sizeClaims(sentBack, full bool) {
+	switch {
+	case sentBack:
+		s.claimCap = max(s.opts.BatchSize/16, 1, s.claimCap/2)
+	case full:
+		s.claimCap = min(s.opts.BatchSize, 2*s.claimCap)
+	}
 }
 
 // release hands the deliveries of a batch rendered but not stored back to

@@ -257,12 +257,13 @@ func TestBacklogToOneFastHostIsNotClaimedAgainAndAgain(t *testing.T) {
 	if ids := rcv.IDs(); len(ids) != n {
 		t.Errorf("%d distinct delivery ids among %d requests, want %d", len(ids), rcv.Count(), n)
 	}
-	// The first claims, before the host has shown its speed, send most
-	// of themselves back; afterwards little goes back. (A few hundred
-	// on a quiet machine, under 2,000 on a loaded one; with a fixed 16
-	// waiters per host, 13,000 to 14,000.)
-	if got := store.deferred.Load(); got > n {
-		t.Errorf("%d deliveries handed back to the queue for %d sent, want at most %d", got, n, n)
+	// The first claims, before the host has shown its speed, send some
+	// back; afterwards little goes back: 100 to 400 here, also with other
+	// tests running at load 8. With a fixed 16 waiters per host, 13,000
+	// to 14,000.
+	t.Logf("%d deliveries handed back to the queue", store.deferred.Load())
+	if got := store.deferred.Load(); got > n/2 {
+		t.Errorf("%d deliveries handed back to the queue for %d sent, want at most %d", got, n, n/2)
 	}
 }
 
@@ -278,13 +279,13 @@ type saveRefuser struct {
 	sentAtRefusal atomic.Int32
 }
 
-func (r *saveRefuser) SaveAndClaim(ctx context.Context, now time.Time, results []hookflow.RenderResult,
+func (r *saveRefuser) SaveAndClaim(ctx context.Context, now time.Time, w hookflow.QueueWrite,
 	limit int, lease time.Duration) ([]*hookflow.Delivery, error) {
-	if len(results) > 0 && r.refused.Add(1) == 1 {
+	if len(w.Rendered) > 0 && r.refused.Add(1) == 1 {
 		r.sentAtRefusal.Store(int32(r.sent()))
 		return nil, errDiskHiccup
 	}
-	return r.Store.SaveAndClaim(ctx, now, results, limit, lease)
+	return r.Store.SaveAndClaim(ctx, now, w, limit, lease)
 }
 
 // A rendered delivery is sent only once its render is stored: when that

@@ -204,16 +204,26 @@ func (s *Store) SaveRendered(ctx context.Context, at time.Time, results []hookfl
 	})
 }
 
-// SaveAndClaim stores rendering outcomes as SaveRendered does, then claims as
-// Claim does, in one transaction.
-func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, results []hookflow.RenderResult,
+// SaveAndClaim records w's completions as Complete does and stores its
+// rendering outcomes as SaveRendered does, then claims as Claim does, in one
+// transaction.
+func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.QueueWrite,
 	limit int, lease time.Duration) ([]*hookflow.Delivery, error) {
-	rows, err := renderRows(results, at)
+	rows, err := renderRows(w.Rendered, at)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newCompletionRows(w.Completions, at)
 	if err != nil {
 		return nil, err
 	}
 	var ds []*hookflow.Delivery
 	err = s.inWrite(ctx, func(t *writeTx) error {
+		if len(c.attempts) > 0 {
+			if err := c.write(ctx, t); err != nil {
+				return err
+			}
+		}
 		if len(rows) > 0 {
 			if err := saveRendered(ctx, t, rows); err != nil {
 				return err
@@ -305,38 +315,52 @@ func renderRow(r hookflow.RenderResult, at int64) ([]any, error) {
 // for the delivery (a second sender after a lost lease) is ErrConflict and
 // nothing of the batch is kept. An unknown delivery is ErrNotFound.
 func (s *Store) Complete(ctx context.Context, at time.Time, cs []hookflow.Completion) error {
-	attempts := make([][]any, len(cs))
-	nexts := make([][]any, len(cs))
-	for i, c := range cs {
-		a := c.Attempt
+	c, err := newCompletionRows(cs, at)
+	if err != nil || len(cs) == 0 {
+		return err
+	}
+	return s.inWrite(ctx, func(t *writeTx) error {
+		return c.write(ctx, t)
+	})
+}
+
+// completionRows are completions as rows of the attempts insert and of
+// completeSQL.
+type completionRows struct {
+	attempts, nexts [][]any
+}
+
+func newCompletionRows(cs []hookflow.Completion, at time.Time) (*completionRows, error) {
+	c := &completionRows{attempts: make([][]any, len(cs)), nexts: make([][]any, len(cs))}
+	for i, cpl := range cs {
+		a := cpl.Attempt
 		headers, err := encodeJSON(a.ResponseHeaders)
 		if err != nil {
-			return fmt.Errorf("encoding response headers of delivery %s: %w", a.DeliveryID, err)
+			return nil, fmt.Errorf("encoding response headers of delivery %s: %w", a.DeliveryID, err)
 		}
-		attempts[i] = []any{a.DeliveryID, a.Number, micros(a.StartedAt),
+		c.attempts[i] = []any{a.DeliveryID, a.Number, micros(a.StartedAt),
 			a.Duration.Microseconds(), a.Status, headers, a.ResponseBody, a.Truncated,
 			a.Error, a.ErrorKind}
-		nexts[i] = []any{a.DeliveryID, c.State, micros(c.DueAt), a.Number, a.Status,
+		c.nexts[i] = []any{a.DeliveryID, cpl.State, micros(cpl.DueAt), a.Number, a.Status,
 			a.Error, micros(at), micros(a.StartedAt)}
 	}
-	if len(cs) == 0 {
-		return nil
-	}
+	return c, nil
+}
 
-	return s.inWrite(ctx, func(t *writeTx) error {
-		_, err := execRows(ctx, t, func(n int) string {
-			return `INSERT INTO attempts (delivery_id, number, started_at, duration_us,
-				status, response_headers, response_body, truncated, error, error_kind)
-				VALUES ` + values(n, 10)
-		}, attempts)
-		if err != nil {
-			return fmt.Errorf("recording attempts: %w", mapErr(err))
-		}
-		if _, err := execRows(ctx, t, completeSQL, nexts); err != nil {
-			return fmt.Errorf("completing deliveries: %w", mapErr(err))
-		}
-		return nil
-	})
+// write records the attempts and next states in t.
+func (c *completionRows) write(ctx context.Context, t *writeTx) error {
+	_, err := execRows(ctx, t, func(n int) string {
+		return `INSERT INTO attempts (delivery_id, number, started_at, duration_us,
+			status, response_headers, response_body, truncated, error, error_kind)
+			VALUES ` + values(n, 10)
+	}, c.attempts)
+	if err != nil {
+		return fmt.Errorf("recording attempts: %w", mapErr(err))
+	}
+	if _, err := execRows(ctx, t, completeSQL, c.nexts); err != nil {
+		return fmt.Errorf("completing deliveries: %w", mapErr(err))
+	}
+	return nil
 }
 
 // completeSQL moves n deliveries to their next state. A zero due time

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"SaveRendered", testSaveRendered},
 		{"SaveAndClaim", testSaveAndClaim},
+		{"SaveAndClaimCompletes", testSaveAndClaimCompletes},
 		{"RequestBytesExact", testRequestBytesExact},
 		{"Complete", testComplete},
 		{"CompleteDuplicateAttempt", testCompleteDuplicateAttempt},
