@@ -214,6 +214,7 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 			continue
 		}
 
+		full := len(batch) == limit
 		// Campaign rate limits (pacing.go) send some back to wait.
 		if batch = s.pace(ctx, batch); len(batch) == 0 {
 			continue
@@ -223,7 +224,7 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 			sentBack = true
 		}
 		held = prepared{fresh: next.fresh, results: next.results}
-		s.sizeClaims(sentBack, len(batch) == limit)
+		s.sizeClaims(sentBack, full)
 		if sentBack && held.empty() {
 			// Some went back because their host is at its limit. Claiming
 			// again before an attempt ends would bring more of the same
