@@ -20,7 +20,7 @@ import (
 // for a slot is rendered when its slot comes, not hours before. A delivery
 // that takes its slot and is then sent back without an attempt (its host
 // busy) takes a new slot next time, so the limit is never exceeded.
-func (s *Sender) pace(ctx context.Context, batch []*hookflow.Delivery) []*hookflow.Delivery {
+func (s *Sender) pace(ctx context.Context, lookup *batchLookup, batch []*hookflow.Delivery) []*hookflow.Delivery {
 	byCampaign := map[string][]*hookflow.Delivery{}
 	var campaigns []string
 	for _, d := range batch {
@@ -39,7 +39,7 @@ func (s *Sender) pace(ctx context.Context, batch []*hookflow.Delivery) []*hookfl
 	defer cancel()
 	held := map[string]bool{}
 	for _, id := range campaigns {
-		s.paceCampaign(ctx, id, byCampaign[id], held)
+		s.paceCampaign(ctx, lookup, id, byCampaign[id], held)
 	}
 	if len(held) == 0 {
 		return batch
@@ -55,9 +55,15 @@ func (s *Sender) pace(ctx context.Context, batch []*hookflow.Delivery) []*hookfl
 
 // paceCampaign paces one campaign's deliveries of a batch, adding to held
 // those that may not start now. The campaign is read afresh for every
-// batch, so an edited limit applies from the next claim on.
-func (s *Sender) paceCampaign(ctx context.Context, campaignID string, ds []*hookflow.Delivery, held map[string]bool) {
-	c, err := s.store.GetCampaign(ctx, campaignID)
+// batch, so an edited limit applies from the next claim on; the batch's
+// lookup keeps it for rendering, which read it a second time before.
+func (s *Sender) paceCampaign(ctx context.Context, lookup *batchLookup, campaignID string,
+	ds []*hookflow.Delivery, held map[string]bool) {
+	var c *hookflow.Campaign
+	w, err := lookup.webhook(ctx, ds[0])
+	if err == nil {
+		c = w.campaign
+	}
 	if errors.Is(err, hookflow.ErrNotFound) {
 		return // rendering fails it, saying why
 	}

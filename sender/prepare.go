@@ -34,8 +34,7 @@ func (p *prepared) empty() bool { return len(p.results) == 0 }
 // prepare renders the claimed deliveries that have no stored request yet and
 // looks up the signers of all. Deliveries whose needs could not be read go
 // back to the queue at once.
-func (s *Sender) prepare(ctx context.Context, batch []*hookflow.Delivery) prepared {
-	lookup := s.templates.batch()
+func (s *Sender) prepare(ctx context.Context, lookup *batchLookup, batch []*hookflow.Delivery) prepared {
 	p := &preparation{}
 	stored, fresh, results := s.renderAll(ctx, lookup, p, batch)
 
@@ -253,6 +252,8 @@ type lookedUp struct {
 	key     string
 	webhook *hookflow.Webhook
 	meta    render.Campaign
+	// campaign is the campaign read, nil for an API message.
+	campaign *hookflow.Campaign
 	// signer is built on first use; signed says it was.
 	signer *signature.Signer
 	signed bool
@@ -280,7 +281,7 @@ func (b *batchLookup) webhook(ctx context.Context, d *hookflow.Delivery) (*looke
 			return nil, fmt.Errorf("reading campaign %s: %w", d.CampaignID, err)
 		}
 		w = &lookedUp{key: fmt.Sprintf("campaign:%s:%d", c.ID, c.Version), webhook: &c.Webhook,
-			meta: render.Campaign{APIID: c.ID, Name: c.Name}}
+			meta: render.Campaign{APIID: c.ID, Name: c.Name}, campaign: c}
 	}
 	b.webhooks[key] = w
 	return w, nil

@@ -216,10 +216,11 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 
 		full := len(batch) == limit
 		// Campaign rate limits (pacing.go) send some back to wait.
-		if batch = s.pace(ctx, batch); len(batch) == 0 {
+		lookup := s.templates.batch()
+		if batch = s.pace(ctx, lookup, batch); len(batch) == 0 {
 			continue
 		}
-		next := s.prepare(ctx, batch)
+		next := s.prepare(ctx, lookup, batch)
 		if s.dispatch(ctx, next.now, inflight) {
 			sentBack = true
 		}
