@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"regexp"
@@ -261,5 +262,37 @@ func TestServeTextLog(t *testing.T) {
 		case <-timeout:
 			t.Fatal(fmt.Sprintf("no %q line within 20s", "hookflow started"))
 		}
+	}
+}
+
+// TestServePprofListener checks that --pprof-listen serves Go's profiles
+// on a listener of its own, and that the API's listener does not.
+func TestServePprofListener(t *testing.T) {
+	needBinary(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	p := startServeArgs(t, append([]string{"--data-dir", t.TempDir(), "--pprof-listen", addr}, serveFlags...)...)
+
+	resp, err := http.Get("http://" + addr + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatalf("pprof listener: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "serve") {
+		t.Errorf("GET /debug/pprof/cmdline = %d %q, want 200 naming the serve command", resp.StatusCode, body)
+	}
+
+	resp, err = http.Get(p.base + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == 200 {
+		t.Errorf("the API listener serves /debug/pprof/cmdline (200); profiles belong on --pprof-listen only")
 	}
 }

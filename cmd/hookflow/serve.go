@@ -38,6 +38,7 @@ type serveCmd struct {
 	UnhealthyAfter    int           `default:"3000" env:"HOOKFLOW_UNHEALTHY_AFTER" help:"A host with more than this many failures (408, 429, 502, 503, 504, 529, connection errors, timeouts) in a sliding minute is paused for a minute (Braze: 3000). Default ${default}."`
 	RateLimitPerHour  int           `default:"250000" name:"rate-limit-per-hour" env:"HOOKFLOW_RATE_LIMIT_PER_HOUR" help:"API requests one key may make per clock hour, counted on each node; over it the API answers 429 (Braze: 250000). Default ${default}."`
 	AllowDestinations []string      `env:"HOOKFLOW_ALLOW_DESTINATIONS" sep:"," help:"Comma-separated CIDRs and host names webhooks may reach although they are not public, e.g. 127.0.0.0/8,localhost. Default: none."`
+	PprofListen       string        `env:"HOOKFLOW_PPROF_LISTEN" help:"Address of a second listener serving Go's profiles under /debug/pprof/ (no API key: keep it on loopback). Default: off."`
 }
 
 // leaseMargin is added to the request timeout to make the lease: it covers
@@ -104,6 +105,11 @@ func (c *serveCmd) Run() error {
 		go srv.RunSchedules(ctx)
 	}
 
+	if c.PprofListen != "" {
+		if err := servePprof(ctx, c.PprofListen, log); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.Listen, err)
