@@ -56,10 +56,16 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 		ae = &Error{Status: http.StatusBadRequest, Message: ve.Error()}
 	case errors.Is(err, intake.ErrTooLarge):
 		ae = &Error{Status: http.StatusRequestEntityTooLarge, Message: err.Error()}
+	// Handlers turn the not-found and conflict cases they expect into an
+	// *Error naming the object; one reaching here unconverted carries the
+	// store's text (a constraint or a serialisation failure, in the
+	// driver's words), which is for the log, not the caller.
 	case errors.Is(err, hookflow.ErrNotFound):
-		ae = &Error{Status: http.StatusNotFound, Message: err.Error()}
+		log.Debug("request failed", "err", err)
+		ae = &Error{Status: http.StatusNotFound, Message: "not found: the request names an object that does not exist"}
 	case errors.Is(err, hookflow.ErrConflict):
-		ae = &Error{Status: http.StatusConflict, Message: err.Error()}
+		log.Debug("request failed", "err", err)
+		ae = &Error{Status: http.StatusConflict, Message: "conflict: the request raced another change; retry it"}
 	default:
 		log.Error("request failed", "err", err)
 		ae = &Error{Status: http.StatusInternalServerError, Message: "internal error; the server log has the details"}
