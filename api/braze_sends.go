@@ -51,7 +51,7 @@ func (s *Server) brazeSendIDCreate(r *http.Request) (int, any, error) {
 	if req.CampaignID == "" {
 		return 0, nil, hookflow.Invalid("campaign_id", "is required")
 	}
-	if err := checkSendID(req.SendID); err != nil {
+	if err := checkSendID("send_id", req.SendID); err != nil {
 		return 0, nil, err
 	}
 	if _, err := s.store.GetCampaign(r.Context(), req.CampaignID); err != nil {
@@ -66,14 +66,15 @@ func (s *Server) brazeSendIDCreate(r *http.Request) (int, any, error) {
 	return http.StatusCreated, map[string]string{"send_id": req.SendID, "message": "success"}, nil
 }
 
-// checkSendID applies Braze's rule: printable ASCII, at most 64 characters.
-func checkSendID(id string) error {
+// checkSendID applies Braze's rule to the send id in field: printable
+// ASCII, at most 64 characters.
+func checkSendID(field, id string) error {
 	if len(id) > 64 {
-		return hookflow.Invalid("send_id", "is longer than 64 characters")
+		return hookflow.Invalid(field, "is longer than 64 characters")
 	}
 	for _, c := range []byte(id) {
 		if c < 0x20 || c > 0x7e {
-			return hookflow.Invalid("send_id", "must be printable ASCII")
+			return hookflow.Invalid(field, "must be printable ASCII")
 		}
 	}
 	return nil
@@ -134,8 +135,8 @@ func (s *Server) brazeTransactionalSend(r *http.Request) (int, any, error) {
 	if req.Recipient == nil || req.Recipient.ExternalUserID == "" {
 		return 0, nil, hookflow.Invalid("recipient.external_user_id", "is required")
 	}
-	if err := checkSendID(req.ExternalSendID); err != nil {
-		return 0, nil, hookflow.Invalid("external_send_id", "%s", err.(*hookflow.ValidationError).Reason)
+	if err := checkSendID("external_send_id", req.ExternalSendID); err != nil {
+		return 0, nil, err
 	}
 	in := recipientInput{
 		ExternalUserID:     req.Recipient.ExternalUserID,
