@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/render"
 )
 
 // timeZero is passed where a parse needs a "now" only to clamp event times,
@@ -26,18 +27,13 @@ func properties(field string, m map[string]any) (map[string]any, error) {
 	return m, nil
 }
 
-// literal reports whether a template has no Liquid in it.
-func literal(s string) bool {
-	return !strings.Contains(s, "{{") && !strings.Contains(s, "{%")
-}
-
 // literalOrigin returns the scheme and host of a URL template when they
 // hold no Liquid, so a destination can be checked when the webhook is
 // saved even if its path or query is personalised
 // (http://10.0.0.1/users/{{${user_id}}}).
 func literalOrigin(tmpl string) (string, bool) {
 	scheme, rest, ok := strings.Cut(tmpl, "://")
-	if !ok || !literal(scheme) {
+	if !ok || !render.Literal(scheme) {
 		return "", false
 	}
 	end := strings.IndexAny(rest, "/?#")
@@ -45,7 +41,7 @@ func literalOrigin(tmpl string) (string, bool) {
 		end = len(rest)
 	}
 	host := rest[:end]
-	if host == "" || !literal(host) {
+	if host == "" || !render.Literal(host) {
 		return "", false
 	}
 	return scheme + "://" + host + "/", true

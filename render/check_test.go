@@ -103,3 +103,20 @@ func TestCheckReasonShowsTheAuthorsSyntax(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestLiteral(t *testing.T) {
+	tests := map[string]bool{
+		"":                             true,
+		"https://crm.example/v1/users": true,
+		`{"a": 1}`:                     true,
+		"ends with {":                  true,
+		"{{${user_id}}}":               false,
+		"a {% if x %}b{% endif %}":     false,
+		"https://h/{{":                 false,
+	}
+	for s, want := range tests {
+		if got := Literal(s); got != want {
+			t.Errorf("Literal(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -93,6 +93,10 @@ func rewrite(src string) (string, error) {
 	return out.String(), nil
 }
 
+// Literal reports whether s holds no Liquid markup, no "{{" or "{%": it
+// renders exactly as written, so it can be checked as sent when saved.
+func Literal(s string) bool { return nextDelim(s, 0) < 0 }
+
 // nextDelim returns the index of the next "{{" or "{%" at or after i, or -1.
 func nextDelim(src string, i int) int {
 	for {

@@ -120,7 +120,7 @@ func checkShape(w hookflow.Webhook, method, body string) error {
 
 // checkStaticURL checks a URL with no Liquid in it as it will be sent.
 func checkStaticURL(raw string) error {
-	if strings.Contains(raw, "{{") || strings.Contains(raw, "{%") {
+	if !Literal(raw) {
 		return nil
 	}
 	if reason := badURL(strings.TrimSpace(raw)); reason != "" {
@@ -169,7 +169,7 @@ func (e *Engine) compileHeaders(hs []hookflow.Header) ([]headerTemplate, error) 
 // or control character in it would fail every render (R8); saying so when
 // the webhook is saved spares a campaign whose every delivery fails.
 func staticHeaderFault(v string) string {
-	if strings.Contains(v, "{{") || strings.Contains(v, "{%") {
+	if !Literal(v) {
 		return ""
 	}
 	for _, c := range []byte(v) {
