@@ -78,6 +78,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
+	// The status is sent by now; an error here is the caller hanging up
+	// (or a value that cannot be JSON, which the handlers' tests catch),
+	// and nothing useful can be answered.
 	enc.Encode(v)
 }
 
@@ -125,6 +128,8 @@ func jsonError(err error) error {
 			field = "request body"
 		}
 		return errorf(http.StatusBadRequest, "%s: expected %s, got JSON %s", field, jsonKind(typ.Type), typ.Value)
+	// encoding/json has no error type for DisallowUnknownFields: its text,
+	// `json: unknown field "name"`, is all there is to match.
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return errorf(http.StatusBadRequest, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
