@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -47,7 +48,7 @@ func (s *Server) createCampaign(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	c := &hookflow.Campaign{ID: newCampaignID(), State: hookflow.CampaignActive}
-	if err := s.fill(c, in); err != nil {
+	if err := s.fill(r.Context(), c, in); err != nil {
 		return 0, nil, err
 	}
 	switch in.State {
@@ -92,7 +93,7 @@ func (s *Server) updateCampaign(r *http.Request) (int, any, error) {
 		return 0, nil, hookflow.Invalid("state", "cannot be changed by PUT; use /pause, /resume or /archive")
 	}
 	limit := c.RateLimitPerMinute
-	if err := s.fill(c, in); err != nil {
+	if err := s.fill(r.Context(), c, in); err != nil {
 		return 0, nil, err
 	}
 	c.UpdatedAt = s.clock.Now()
@@ -110,7 +111,7 @@ func (s *Server) updateCampaign(r *http.Request) (int, any, error) {
 }
 
 // fill validates in and copies it into c.
-func (s *Server) fill(c *hookflow.Campaign, in campaignInput) error {
+func (s *Server) fill(ctx context.Context, c *hookflow.Campaign, in campaignInput) error {
 	name := strings.TrimSpace(in.Name)
 	switch {
 	case name == "":
@@ -122,7 +123,7 @@ func (s *Server) fill(c *hookflow.Campaign, in campaignInput) error {
 	case in.Webhook.Signing != nil:
 		return hookflow.Invalid("webhook.signing", "is set at the campaign's top level, as \"signing\": {\"enabled\": true}")
 	}
-	if err := s.checkWebhook("webhook", *in.Webhook); err != nil {
+	if err := s.checkWebhook(ctx, "webhook", *in.Webhook); err != nil {
 		return err
 	}
 	if err := checkTrigger(in.DeliveryType, in.Trigger); err != nil {

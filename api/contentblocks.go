@@ -152,8 +152,8 @@ func (s *Server) checkBlockContent(ctx context.Context, name, content string) er
 
 // checkBlocks refuses a webhook that includes a content block that does
 // not exist.
-func (s *Server) checkBlocks(field string, w hookflow.Webhook) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+func (s *Server) checkBlocks(ctx context.Context, field string, w hookflow.Webhook) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	return s.missingBlocks(ctx, field, w, "")
 }

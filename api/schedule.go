@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -138,7 +139,7 @@ func (s *Server) createMessagesSchedule(r *http.Request) (int, any, error) {
 	if req.ScheduleID != "" {
 		return 0, nil, hookflow.Invalid("schedule_id", "is given by Hookflow; use /messages/schedule/update to change a schedule")
 	}
-	if _, _, err := s.checkMessagesSend(req.messagesSendRequest); err != nil {
+	if _, _, err := s.checkMessagesSend(r.Context(), req.messagesSendRequest); err != nil {
 		return 0, nil, err
 	}
 	return s.createSchedule(r, hookflow.ScheduleMessage, req.CampaignID, req.messagesSendRequest, req.Schedule)
@@ -218,7 +219,7 @@ func (s *Server) updateMessagesSchedule(r *http.Request) (int, any, error) {
 	// The messages change first: replaceMessages keeps a local-time mark
 	// that a new schedule then sets or clears.
 	if req.Messages != nil {
-		if sc.Request, err = s.replaceMessages(sc.Request, req.Messages); err != nil {
+		if sc.Request, err = s.replaceMessages(r.Context(), sc.Request, req.Messages); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -236,7 +237,8 @@ func (s *Server) updateMessagesSchedule(r *http.Request) (int, any, error) {
 
 // replaceMessages returns a stored /messages/send body with new messages,
 // validated as a whole.
-func (s *Server) replaceMessages(stored json.RawMessage, m *messagesEnvelope) (json.RawMessage, error) {
+func (s *Server) replaceMessages(ctx context.Context, stored json.RawMessage,
+	m *messagesEnvelope) (json.RawMessage, error) {
 	stored, wall, err := splitLocalTime(stored)
 	if err != nil {
 		return nil, err
@@ -246,7 +248,7 @@ func (s *Server) replaceMessages(stored json.RawMessage, m *messagesEnvelope) (j
 		return nil, fmt.Errorf("decoding stored request: %w", err)
 	}
 	send.Messages = m
-	if _, _, err := s.checkMessagesSend(send); err != nil {
+	if _, _, err := s.checkMessagesSend(ctx, send); err != nil {
 		return nil, err
 	}
 	body, err := json.Marshal(send)

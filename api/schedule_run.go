@@ -94,7 +94,7 @@ func (s *Server) runOneSchedule(ctx context.Context) (bool, error) {
 			return err
 		}
 		sc = due[0]
-		res, err = s.expandSchedule(tx, sc, now)
+		res, err = s.expandSchedule(ctx, tx, sc, now)
 		if msg, ok := refusal(err); ok {
 			res, failure = nil, msg
 		} else if err != nil {
@@ -120,7 +120,8 @@ func (s *Server) runOneSchedule(ctx context.Context) (bool, error) {
 // expandSchedule enqueues a schedule's deliveries under its dispatch id.
 // Its request is validated again: the campaign, the destination guard or
 // the signing rules may have changed since it was created.
-func (s *Server) expandSchedule(tx hookflow.Tx, sc *hookflow.Schedule, now time.Time) (*trigger.SendResult, error) {
+func (s *Server) expandSchedule(ctx context.Context, tx hookflow.Tx, sc *hookflow.Schedule,
+	now time.Time) (*trigger.SendResult, error) {
 	body, wall, err := splitLocalTime(sc.Request)
 	if err != nil {
 		return nil, err
@@ -150,7 +151,7 @@ func (s *Server) expandSchedule(tx hookflow.Tx, sc *hookflow.Schedule, now time.
 		if err := decodeBytes(body, &req); err != nil {
 			return nil, err
 		}
-		w, send, err := s.checkMessagesSend(req)
+		w, send, err := s.checkMessagesSend(ctx, req)
 		if err != nil {
 			return nil, err
 		}

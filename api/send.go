@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -288,7 +289,7 @@ func (s *Server) messagesSend(r *http.Request) (int, any, error) {
 	if err := decode(r, maxJSONBytes, &req); err != nil {
 		return 0, nil, err
 	}
-	w, send, err := s.checkMessagesSend(req)
+	w, send, err := s.checkMessagesSend(r.Context(), req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -306,7 +307,7 @@ func (s *Server) messagesSend(r *http.Request) (int, any, error) {
 
 // checkMessagesSend validates a /messages/send request and returns its
 // webhook and send.
-func (s *Server) checkMessagesSend(req messagesSendRequest) (hookflow.Webhook, trigger.Send, error) {
+func (s *Server) checkMessagesSend(ctx context.Context, req messagesSendRequest) (hookflow.Webhook, trigger.Send, error) {
 	if req.Messages != nil {
 		if ch := req.Messages.unsupportedChannel(); ch != "" {
 			return hookflow.Webhook{}, trigger.Send{}, hookflow.Invalid("messages."+ch, "is not supported: Hookflow sends webhooks only")
@@ -319,7 +320,7 @@ func (s *Server) checkMessagesSend(req messagesSendRequest) (hookflow.Webhook, t
 	if err != nil {
 		return w, trigger.Send{}, err
 	}
-	if err := s.checkWebhook("messages.webhook", w); err != nil {
+	if err := s.checkWebhook(ctx, "messages.webhook", w); err != nil {
 		return w, trigger.Send{}, brazeFields(err, w.Headers)
 	}
 	if w.Signing, err = messageSigning(req.Messages.Webhook.SigningSecret, s.clock.Now()); err != nil {
@@ -449,11 +450,11 @@ func hasHeader(hs []hookflow.Header, name string) bool {
 
 // checkWebhook validates a webhook's templates and, when its URL is
 // literal, its destination.
-func (s *Server) checkWebhook(field string, w hookflow.Webhook) error {
+func (s *Server) checkWebhook(ctx context.Context, field string, w hookflow.Webhook) error {
 	if err := render.Check(w); err != nil {
 		return prefixed(field, err)
 	}
-	if err := s.checkBlocks(field, w); err != nil {
+	if err := s.checkBlocks(ctx, field, w); err != nil {
 		return err
 	}
 	if origin, ok := literalOrigin(w.URL); ok && s.Guard != nil {
