@@ -46,11 +46,7 @@ func TestBrazeClientEndToEnd(t *testing.T) {
 	bcNeedClient(t)
 	t.Parallel()
 
-	rcv, err := receiver.Start(receiver.Always(http.StatusOK))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rcv.Close() })
+	rcv := startReceiver(t, receiver.Always(http.StatusOK))
 	dir := t.TempDir()
 	p := startServe(t, dir)
 	c := &client{t: t, base: p.base, key: createKey(t, dir)}

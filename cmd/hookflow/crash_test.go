@@ -51,11 +51,7 @@ func TestCrashInFlightAndPendingRetries(t *testing.T) {
 	t.Parallel()
 	const users, batch = 200, 50
 
-	rcv, err := receiver.Start(crashScript)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rcv.Close() })
+	rcv := startReceiver(t, crashScript)
 	dir := t.TempDir()
 	p := startServe(t, dir)
 	c := &client{t: t, base: p.base, key: createKey(t, dir)}

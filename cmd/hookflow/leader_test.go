@@ -23,11 +23,7 @@ const scheduleBound = 3 * time.Second
 func TestLeaderHandOverSendsScheduleOnTime(t *testing.T) {
 	needBinary(t)
 	dbURL := schemaURL(t, "hf_leader_")
-	rcv, err := receiver.Start(receiver.Always(http.StatusOK))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rcv.Close() })
+	rcv := startReceiver(t, receiver.Always(http.StatusOK))
 
 	// The URL in the environment outranks --data-dir: every command below
 	// uses the one PostgreSQL schema.

@@ -67,16 +67,8 @@ func getStatus(t *testing.T, url string) (int, string) {
 func TestOperatorViewMetricsHealthAndLogs(t *testing.T) {
 	needBinary(t)
 	t.Parallel()
-	healthy, err := receiver.Start(receiver.Always(http.StatusOK))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { healthy.Close() })
-	failing, err := receiver.Start(receiver.Always(http.StatusServiceUnavailable))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { failing.Close() })
+	healthy := startReceiver(t, receiver.Always(http.StatusOK))
+	failing := startReceiver(t, receiver.Always(http.StatusServiceUnavailable))
 	healthyHost := strings.TrimPrefix(healthy.URL(), "http://")
 	failingHost := strings.TrimPrefix(failing.URL(), "http://")
 

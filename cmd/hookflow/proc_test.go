@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookflow/hookflow/receiver"
 )
 
 // binary is the hookflow command built once by TestMain for the tests that
@@ -46,6 +48,18 @@ func buildAndRun(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// startReceiver starts a loopback receiver running script, closed when t
+// ends.
+func startReceiver(t *testing.T, script receiver.Script) *receiver.Receiver {
+	t.Helper()
+	rcv, err := receiver.Start(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rcv.Close() })
+	return rcv
 }
 
 // needBinary skips t when the binary was not built (-short).

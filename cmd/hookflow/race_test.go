@@ -33,11 +33,7 @@ const (
 func TestRaceConcurrentWritesCreateOneUser(t *testing.T) {
 	needBinary(t)
 	dbURL := schemaURL(t, "hf_race_")
-	rcv, err := receiver.Start(receiver.Always(http.StatusOK))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rcv.Close() })
+	rcv := startReceiver(t, receiver.Always(http.StatusOK))
 
 	key := createKeyArgs(t, "--database-url", dbURL)
 	var clients []*client

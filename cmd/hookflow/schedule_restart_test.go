@@ -17,11 +17,7 @@ import (
 func TestScheduleSurvivesKillAndRestart(t *testing.T) {
 	needBinary(t)
 	t.Parallel()
-	rcv, err := receiver.Start(receiver.Always(http.StatusOK))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rcv.Close() })
+	rcv := startReceiver(t, receiver.Always(http.StatusOK))
 
 	dir := t.TempDir()
 	p := startServe(t, dir)
