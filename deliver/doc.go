@@ -44,5 +44,5 @@
 // Known gaps: no egress proxy support (the dial guard must see the real
 // destination); 410 Gone fails like any 4xx, it does not disable the
 // endpoint; the unhealthy-host breaker and its synthetic 598 status live
-// with the senders — Classify retries a 598 like any 5xx.
+// in package hostgate — Classify retries a 598 like any 5xx.
 package deliver
