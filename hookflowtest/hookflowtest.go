@@ -209,7 +209,10 @@ func (s *System) DoKey(key, method, path string, body any) (int, []byte) {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatalf("%s %s: reading response: %v", method, path, err)
+	}
 	return resp.StatusCode, data
 }
 
