@@ -247,7 +247,8 @@ func (s *Server) seriesRange(r *http.Request) ([]time.Time, error) {
 
 // series counts the deliveries f selects (and keep accepts) per day:
 // sends, errors (deliveries that ended failed) and unique recipients.
-func (s *Server) series(r *http.Request, f hookflow.DeliveryFilter, days []time.Time, variation string, keep func(*hookflow.Delivery) bool) ([]seriesDay, error) {
+func (s *Server) series(r *http.Request, f hookflow.DeliveryFilter, days []time.Time,
+	variation string, keep func(*hookflow.Delivery) bool) ([]seriesDay, error) {
 	f.Since, f.Until = days[0], days[len(days)-1].AddDate(0, 0, 1)
 	out := make([]seriesDay, len(days))
 	users := make([]map[string]bool, len(days))

@@ -173,7 +173,8 @@ func (s *Server) renderAs(r *http.Request, w hookflow.Webhook, meta render.Campa
 }
 
 // renderData builds what the template reads from in.
-func (s *Server) renderData(r *http.Request, meta render.Campaign, event string, in renderInput) (render.Data, error) {
+func (s *Server) renderData(r *http.Request, meta render.Campaign, event string,
+	in renderInput) (render.Data, error) {
 	for _, p := range []struct {
 		field string
 		props map[string]any

@@ -140,7 +140,8 @@ func validHost(h string) bool {
 
 // replay runs the store's Replay and, when deliveries were requeued, wakes
 // the senders.
-func (s *Server) replay(ctx context.Context, f hookflow.ReplayFilter, dryRun bool, spacing time.Duration) (int, error) {
+func (s *Server) replay(ctx context.Context, f hookflow.ReplayFilter, dryRun bool,
+	spacing time.Duration) (int, error) {
 	n, err := s.store.Replay(ctx, f, s.clock.Now(), dryRun, spacing)
 	if err != nil {
 		return 0, err

@@ -146,7 +146,8 @@ func (s *Server) createMessagesSchedule(r *http.Request) (int, any, error) {
 }
 
 // createSchedule stores a validated send request to run at o's time.
-func (s *Server) createSchedule(r *http.Request, kind, campaignID string, send any, o *scheduleObject) (int, any, error) {
+func (s *Server) createSchedule(r *http.Request, kind, campaignID string, send any,
+	o *scheduleObject) (int, any, error) {
 	w, err := s.when(o)
 	if err != nil {
 		return 0, nil, err

@@ -109,7 +109,8 @@ func (s *Server) sendCampaign(tx hookflow.Tx, id string, send trigger.Send) (*tr
 }
 
 // messageSend enqueues the API message w for send.
-func (s *Server) messageSend(tx hookflow.Tx, w hookflow.Webhook, send trigger.Send) (*trigger.SendResult, error) {
+func (s *Server) messageSend(tx hookflow.Tx, w hookflow.Webhook,
+	send trigger.Send) (*trigger.SendResult, error) {
 	if err := lockUsers(tx, sendRefs(send)); err != nil {
 		return nil, err
 	}
@@ -123,7 +124,8 @@ func (s *Server) sent(send trigger.Send, res *trigger.SendResult) (int, any, err
 }
 
 // buildSend validates what /campaigns/trigger/send and /messages/send share.
-func (s *Server) buildSend(sendID string, props map[string]any, broadcast bool, audience json.RawMessage, rs []recipientInput) (trigger.Send, error) {
+func (s *Server) buildSend(sendID string, props map[string]any, broadcast bool,
+	audience json.RawMessage, rs []recipientInput) (trigger.Send, error) {
 	send := trigger.Send{DispatchID: hookflow.NewDispatchID(), SendID: sendID, Broadcast: broadcast}
 	if len(sendID) > 64 {
 		return send, hookflow.Invalid("send_id", "is longer than 64 characters")
@@ -209,7 +211,8 @@ func recipient(i int, in recipientInput) (trigger.Recipient, error) {
 
 // recipientAttributes validates a recipient's attributes with the same rules
 // as /users/track, by parsing them as one attributes object.
-func recipientAttributes(field string, ref hookflow.UserRef, attrs map[string]any) (*intake.AttributeUpdate, error) {
+func recipientAttributes(field string, ref hookflow.UserRef,
+	attrs map[string]any) (*intake.AttributeUpdate, error) {
 	obj := map[string]any{}
 	for k, v := range attrs {
 		obj[k] = v
@@ -307,7 +310,8 @@ func (s *Server) messagesSend(r *http.Request) (int, any, error) {
 
 // checkMessagesSend validates a /messages/send request and returns its
 // webhook and send.
-func (s *Server) checkMessagesSend(ctx context.Context, req messagesSendRequest) (hookflow.Webhook, trigger.Send, error) {
+func (s *Server) checkMessagesSend(ctx context.Context,
+	req messagesSendRequest) (hookflow.Webhook, trigger.Send, error) {
 	if req.Messages != nil {
 		if ch := req.Messages.unsupportedChannel(); ch != "" {
 			return hookflow.Webhook{}, trigger.Send{}, hookflow.Invalid("messages."+ch, "is not supported: Hookflow sends webhooks only")

@@ -150,7 +150,8 @@ func refName(ref hookflow.UserRef) string {
 
 // exportUser renders one profile with Braze's field names, leaving out
 // fields not asked for and standard attributes the profile lacks.
-func (s *Server) exportUser(r *http.Request, u *hookflow.User, fields map[string]bool) (map[string]any, error) {
+func (s *Server) exportUser(r *http.Request, u *hookflow.User,
+	fields map[string]bool) (map[string]any, error) {
 	row := map[string]any{}
 	put := func(name string, v any) {
 		if fields[name] {
