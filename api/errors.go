@@ -45,7 +45,8 @@ type errorBody struct {
 }
 
 // writeError is the one place an error becomes an HTTP status and body.
-func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+// The causes only the log sees name the request they belong to.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var (
 		ae *Error
 		ve *hookflow.ValidationError
@@ -61,13 +62,13 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	// store's text (a constraint or a serialisation failure, in the
 	// driver's words), which is for the log, not the caller.
 	case errors.Is(err, hookflow.ErrNotFound):
-		log.Debug("request failed", "err", err)
+		log.Debug("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		ae = &Error{Status: http.StatusNotFound, Message: "not found: the request names an object that does not exist"}
 	case errors.Is(err, hookflow.ErrConflict):
-		log.Debug("request failed", "err", err)
+		log.Debug("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		ae = &Error{Status: http.StatusConflict, Message: "conflict: the request raced another change; retry it"}
 	default:
-		log.Error("request failed", "err", err)
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		ae = &Error{Status: http.StatusInternalServerError, Message: "internal error; the server log has the details"}
 	}
 	writeJSON(w, ae.Status, errorBody{Message: ae.Message, Errors: ae.Errors})

@@ -155,7 +155,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", s.Metrics)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, s.log, errorf(http.StatusNotFound, "no endpoint %s %s", r.Method, r.URL.Path))
+		writeError(w, r, s.log, errorf(http.StatusNotFound, "no endpoint %s %s", r.Method, r.URL.Path))
 	})
 	return mux
 }
@@ -165,12 +165,12 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) authorized(scope string, h func(*http.Request) (int, any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.admit(w, r, scope); err != nil {
-			writeError(w, s.log, err)
+			writeError(w, r, s.log, err)
 			return
 		}
 		status, body, err := h(r)
 		if err != nil {
-			writeError(w, s.log, err)
+			writeError(w, r, s.log, err)
 			return
 		}
 		writeJSON(w, status, body)
