@@ -180,6 +180,27 @@ func apError(t *testing.T, status int, body []byte, wantStatus int, wantMessage 
 	}
 }
 
+// apRefusal is a request body that must be refused with 400 and message.
+type apRefusal struct {
+	name    string
+	body    any
+	message string
+}
+
+// apRefused POSTs each case to path, checks its 400 and message, and then
+// that none of them changed the store: a refused request changes nothing.
+func (e *apEnv) apRefused(t *testing.T, path string, cases []apRefusal) {
+	t.Helper()
+	before := e.apSnapshot()
+	for _, tc := range cases {
+		status, body := e.sys.Do("POST", path, tc.body)
+		t.Run(tc.name, func(t *testing.T) { apError(t, status, body, 400, tc.message) })
+	}
+	if after := e.apSnapshot(); after != before {
+		t.Errorf("refused requests changed the store:\n%s\nwant\n%s", after, before)
+	}
+}
+
 // apUser reads a user through GET /v1/users/{id}.
 type apUserView struct {
 	BrazeID    string           `json:"braze_id"`

@@ -78,11 +78,7 @@ func TestBrazeUsersAliasNew(t *testing.T) {
 		t.Errorf("alias-only user = %+v", au)
 	}
 
-	cases := []struct {
-		name    string
-		body    any
-		message string
-	}{
+	cases := []apRefusal{
 		{"missing array", `{}`, "user_aliases: is required and must not be empty"},
 		{"too many", map[string]any{"user_aliases": buAliases(51)}, "user_aliases: has 51 entries; at most 50 are allowed per request"},
 		{"no name", `{"user_aliases":[{"alias_label":"crm"}]}`, "user_aliases[0].alias_name: is required"},
@@ -90,14 +86,7 @@ func TestBrazeUsersAliasNew(t *testing.T) {
 		{"unknown field", `{"user_aliases":[{"alias_name":"a","alias_label":"b","label":"c"}]}`, `unknown field "label"`},
 		{"all refused", `{"user_aliases":[{"external_id":"nobody","alias_name":"a","alias_label":"b"}]}`, "no valid objects: see errors"},
 	}
-	before := e.apSnapshot()
-	for _, tc := range cases {
-		status, body := e.sys.Do("POST", "/users/alias/new", tc.body)
-		t.Run(tc.name, func(t *testing.T) { apError(t, status, body, 400, tc.message) })
-	}
-	if after := e.apSnapshot(); after != before {
-		t.Errorf("refused requests changed the store:\n%s\nwant\n%s", after, before)
-	}
+	e.apRefused(t, "/users/alias/new", cases)
 
 	// Fifty is allowed.
 	e.buPost("/users/alias/new", map[string]any{"user_aliases": buAliases(50)}, 201,
@@ -170,11 +159,7 @@ func TestBrazeUsersIdentifyMerges(t *testing.T) {
 	for i := range many {
 		many[i] = map[string]any{"external_id": "x", "user_alias": alias}
 	}
-	cases := []struct {
-		name    string
-		body    any
-		message string
-	}{
+	cases := []apRefusal{
 		{"missing array", `{"aliases_to_identify":[]}`, "aliases_to_identify: is required and must not be empty"},
 		{"too many", map[string]any{"aliases_to_identify": many}, "aliases_to_identify: has 51 entries; at most 50 are allowed per request"},
 		{"no external id", `{"aliases_to_identify":[{"user_alias":{"alias_name":"a","alias_label":"b"}}]}`, "aliases_to_identify[0].external_id: is required"},
@@ -182,14 +167,7 @@ func TestBrazeUsersIdentifyMerges(t *testing.T) {
 		{"half alias", `{"aliases_to_identify":[{"external_id":"a","user_alias":{"alias_name":"a"}}]}`, "aliases_to_identify[0].user_alias.alias_label: is required"},
 		{"all refused", `{"aliases_to_identify":[{"external_id":"a","user_alias":{"alias_name":"a","alias_label":"b"}}]}`, "no valid objects: see errors"},
 	}
-	before := e.apSnapshot()
-	for _, tc := range cases {
-		status, body := e.sys.Do("POST", "/users/identify", tc.body)
-		t.Run(tc.name, func(t *testing.T) { apError(t, status, body, 400, tc.message) })
-	}
-	if after := e.apSnapshot(); after != before {
-		t.Errorf("refused requests changed the store:\n%s\nwant\n%s", after, before)
-	}
+	e.apRefused(t, "/users/identify", cases)
 }
 
 func TestBrazeUsersDelete(t *testing.T) {
@@ -228,25 +206,14 @@ func TestBrazeUsersDelete(t *testing.T) {
 	for i := range ids {
 		ids[i] = fmt.Sprint("x", i)
 	}
-	cases := []struct {
-		name    string
-		body    any
-		message string
-	}{
+	cases := []apRefusal{
 		{"nobody named", `{}`, "name the users to delete in external_ids, user_aliases or braze_ids"},
 		{"too many", map[string]any{"external_ids": ids[:40], "braze_ids": ids[40:]}, "51 users named; at most 50 are allowed per request"},
 		{"empty id", `{"external_ids":["a",""]}`, "external_ids[1]: is empty"},
 		{"half alias", `{"user_aliases":[{"alias_label":"crm"}]}`, "user_aliases[0].alias_name: is required"},
 		{"by email", `{"email_addresses":["a@example.com"]}`, "deleting users by email_addresses or phone_numbers is not supported; name them by external_ids, user_aliases or braze_ids"},
 	}
-	before := e.apSnapshot()
-	for _, tc := range cases {
-		status, body := e.sys.Do("POST", "/users/delete", tc.body)
-		t.Run(tc.name, func(t *testing.T) { apError(t, status, body, 400, tc.message) })
-	}
-	if after := e.apSnapshot(); after != before {
-		t.Errorf("refused requests changed the store:\n%s\nwant\n%s", after, before)
-	}
+	e.apRefused(t, "/users/delete", cases)
 }
 
 func TestBrazeUsersExportIDs(t *testing.T) {
@@ -299,20 +266,13 @@ func TestBrazeUsersExportIDs(t *testing.T) {
 	for i := range ids {
 		ids[i] = fmt.Sprint("x", i)
 	}
-	cases := []struct {
-		name    string
-		body    any
-		message string
-	}{
+	cases := []apRefusal{
 		{"nobody named", `{"fields_to_export":["email"]}`, "name the users to export in external_ids, user_aliases, braze_id or email_address"},
 		{"too many", map[string]any{"external_ids": ids}, "51 users named; at most 50 are allowed per request"},
 		{"unknown field", `{"external_ids":["u1"],"fields_to_export":["email","apps"]}`, `fields_to_export[1]: "apps" is not a field Hookflow can export`},
 		{"by phone", `{"phone":"+33600000000"}`, "exporting users by phone or device_id is not supported; name them by external_ids, user_aliases, braze_id or email_address"},
 	}
-	for _, tc := range cases {
-		status, body := e.sys.Do("POST", "/users/export/ids", tc.body)
-		t.Run(tc.name, func(t *testing.T) { apError(t, status, body, 400, tc.message) })
-	}
+	e.apRefused(t, "/users/export/ids", cases)
 }
 
 func TestBrazeUsersScopes(t *testing.T) {
