@@ -19,7 +19,9 @@ const (
 	StateSending   = "sending"
 	StateDelivered = "delivered"
 	StateFailed    = "failed"
-	// StateAborted means the template called abort_message: nothing was sent.
+	// StateAborted means the send was called off and nothing was sent: the
+	// template called abort_message, or the campaign's rate limit would
+	// have put it MaxPaceDelay or more away (see Pace).
 	StateAborted = "aborted"
 	// StateCancelled means an exception event (or an operator) cancelled a
 	// delayed send before it went out.
