@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -91,8 +92,13 @@ func (c *keysRevokeCmd) Run() error {
 		return err
 	}
 	defer store.Close()
-	if err := store.RevokeKey(context.Background(), c.ID, time.Now().UTC()); err != nil {
-		return fmt.Errorf("revoking %s: %w", c.ID, err)
+	err = store.RevokeKey(context.Background(), c.ID, time.Now().UTC())
+	if errors.Is(err, hookflow.ErrNotFound) {
+		return fmt.Errorf("no key %q in %s; 'hookflow keys list' shows the ids", c.ID, c.where())
+	}
+	if err != nil {
+		// The store's error already says "revoking key <id>".
+		return err
 	}
 	fmt.Println("revoked", c.ID)
 	return nil
