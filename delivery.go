@@ -37,6 +37,12 @@ func Final(state string) bool {
 	return false
 }
 
+// KnownState reports whether state is a delivery state: pending, sending or
+// one of the final ones.
+func KnownState(state string) bool {
+	return state == StatePending || state == StateSending || Final(state)
+}
+
 // Origins of a delivery.
 const (
 	OriginCampaign   = "campaign"

@@ -124,7 +124,7 @@ func deliveryFilter(r *http.Request) (hookflow.DeliveryFilter, error) {
 		Before:     q.Get("before"),
 		Limit:      defaultPage,
 	}
-	if f.State != "" && f.State != hookflow.StatePending && f.State != hookflow.StateSending && !hookflow.Final(f.State) {
+	if f.State != "" && !hookflow.KnownState(f.State) {
 		return f, hookflow.Invalid("state", "must be pending, sending, delivered, failed, aborted or cancelled, not %q", f.State)
 	}
 	var err error

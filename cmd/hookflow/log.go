@@ -21,6 +21,13 @@ type logCmd struct {
 }
 
 func (c *logCmd) Run() error {
+	if c.State != "" && !hookflow.KnownState(c.State) {
+		return fmt.Errorf("--state must be pending, sending, delivered, failed, aborted or cancelled, not %q", c.State)
+	}
+	// The store would read 0 as its default of 100 and cap at 1000 unseen.
+	if c.Limit < 1 || c.Limit > 1000 {
+		return fmt.Errorf("--limit must be from 1 to 1000, not %d", c.Limit)
+	}
 	store, err := c.open(true)
 	if err != nil {
 		return err
