@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/hookflow/hookflow"
@@ -30,7 +29,7 @@ type campaignSummary struct {
 // only with include_archived=true.
 func (s *Server) brazeCampaignsList(r *http.Request) (int, any, error) {
 	q := r.URL.Query()
-	page, err := queryInt(q.Get("page"), "page", 0, 1<<30)
+	page, err := intParam(q.Get("page"), "page", 0, 0, 1<<30)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -227,7 +226,7 @@ func (s *Server) seriesRange(r *http.Request) ([]time.Time, error) {
 	if q.Get("length") == "" {
 		return nil, hookflow.Invalid("length", "is required (1 to %d days)", maxSeriesDays)
 	}
-	n, err := queryInt(q.Get("length"), "length", 1, maxSeriesDays)
+	n, err := intParam(q.Get("length"), "length", 1, 1, maxSeriesDays)
 	if err != nil {
 		return nil, err
 	}
@@ -309,17 +308,6 @@ func parseBrazeTime(field, v string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, hookflow.Invalid(field, "%q is not an ISO-8601 time such as 2026-12-03T10:00:00Z", v)
-}
-
-func queryInt(v, field string, lo, hi int) (int, error) {
-	if v == "" {
-		return lo, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		return 0, hookflow.Invalid(field, "must be a whole number from %d to %d, not %q", lo, hi, v)
-	}
-	return n, nil
 }
 
 func queryBool(v, field string) (bool, error) {

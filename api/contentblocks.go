@@ -284,17 +284,6 @@ func blockFilter(r *http.Request) (hookflow.ContentBlockFilter, error) {
 	return f, nil
 }
 
-func intParam(v, name string, def, lo, hi int) (int, error) {
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		return 0, hookflow.Invalid(name, "must be a whole number from %d to %d, not %q", lo, hi, v)
-	}
-	return n, nil
-}
-
 // blockUses maps each block name to the IDs of the campaigns, archived
 // ones aside, whose webhook includes it.
 func (s *Server) blockUses(ctx context.Context) (map[string][]string, error) {

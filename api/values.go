@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,4 +59,17 @@ func prefixed(field string, err error) error {
 		Field:  field + strings.TrimPrefix(ve.Field, "webhook"),
 		Reason: ve.Reason,
 	}
+}
+
+// intParam reads query parameter name, v, as a whole number from lo to hi;
+// def when it is absent.
+func intParam(v, name string, def, lo, hi int) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, hookflow.Invalid(name, "must be a whole number from %d to %d, not %q", lo, hi, v)
+	}
+	return n, nil
 }
