@@ -268,9 +268,9 @@ func blockFilter(r *http.Request) (hookflow.ContentBlockFilter, error) {
 		if v == "" {
 			continue
 		}
-		t, err := parseScheduleTime(v)
+		t, err := parseScheduleTime(p.name, v)
 		if err != nil {
-			return f, hookflow.Invalid(p.name, "%q is not an ISO-8601 time such as 2026-03-01T12:00:00Z", v)
+			return f, err
 		}
 		*p.to = t
 	}

@@ -62,7 +62,7 @@ func (s *Server) when(o *scheduleObject) (scheduleWhen, error) {
 	case o.Time == "":
 		return scheduleWhen{}, hookflow.Invalid("schedule.time", "is required")
 	}
-	t, err := parseScheduleTime(o.Time)
+	t, err := parseScheduleTime("schedule.time", o.Time)
 	if err != nil {
 		return scheduleWhen{}, err
 	}
@@ -86,13 +86,15 @@ func setWhen(sc *hookflow.Schedule, w scheduleWhen) error {
 	return nil
 }
 
-func parseScheduleTime(v string) (time.Time, error) {
+// parseScheduleTime reads v, the value of field, in one of
+// scheduleTimeLayouts, as a UTC time to the microsecond.
+func parseScheduleTime(field, v string) (time.Time, error) {
 	for _, layout := range scheduleTimeLayouts {
 		if t, err := time.Parse(layout, v); err == nil {
 			return t.UTC().Truncate(time.Microsecond), nil
 		}
 	}
-	return time.Time{}, hookflow.Invalid("schedule.time", "%q is not an ISO-8601 time such as 2026-03-01T12:00:00Z", v)
+	return time.Time{}, hookflow.Invalid(field, "%q is not an ISO-8601 time such as 2026-03-01T12:00:00Z", v)
 }
 
 // createTriggerSchedule serves POST /campaigns/trigger/schedule/create.
@@ -376,9 +378,9 @@ func (s *Server) scheduledBroadcasts(r *http.Request) (int, any, error) {
 	if end == "" {
 		return 0, nil, hookflow.Invalid("end_time", "is required (an ISO-8601 time such as 2026-03-01T12:00:00Z)")
 	}
-	until, err := parseScheduleTime(end)
+	until, err := parseScheduleTime("end_time", end)
 	if err != nil {
-		return 0, nil, hookflow.Invalid("end_time", "%q is not an ISO-8601 time such as 2026-03-01T12:00:00Z", end)
+		return 0, nil, err
 	}
 	scs, err := s.store.ListSchedules(r.Context(), hookflow.ScheduleFilter{
 		State: hookflow.ScheduleScheduled, DueBefore: until,
