@@ -56,6 +56,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	case errors.As(err, &ve):
 		ae = &Error{Status: http.StatusBadRequest, Message: ve.Error()}
 	case errors.Is(err, intake.ErrTooLarge):
+		// The rest of the body is unread: this connection cannot carry
+		// another request, so it is closed rather than drained.
+		w.Header().Set("Connection", "close")
 		ae = &Error{Status: http.StatusRequestEntityTooLarge, Message: err.Error()}
 	// Handlers turn the not-found and conflict cases they expect into an
 	// *Error naming the object; one reaching here unconverted carries the
