@@ -2,9 +2,15 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/intake"
 )
 
 // A type error names the field and what it takes in JSON words, never a Go
@@ -43,5 +49,48 @@ func TestDecodeTypeErrorsSpeakJSON(t *testing.T) {
 		if err == nil || err.Error() != tt.want {
 			t.Errorf("%s: error %v, want %q", tt.body, err, tt.want)
 		}
+	}
+}
+
+// writeError keeps what only the log should see out of the body: the
+// store's and the driver's words on a stray not-found or conflict, and any
+// internal cause. A 413 closes the connection, whose body was not read.
+func TestWriteErrorShowsOnlyTheUserMessage(t *testing.T) {
+	driver := errors.New(`UNIQUE constraint failed: campaigns.id (1555)`)
+	tests := []struct {
+		name      string
+		err       error
+		status    int
+		message   string
+		connClose bool
+	}{
+		{"api error", errorf(http.StatusForbidden, "no"), 403, "no", false},
+		{"validation", hookflow.Invalid("name", "is required"), 400, "name: is required", false},
+		{"too large", fmt.Errorf("%w: more than 4 bytes", intake.ErrTooLarge), 413,
+			"request body too large: more than 4 bytes", true},
+		{"stray not found", fmt.Errorf("finding user: %w: %w", hookflow.ErrNotFound, driver), 404,
+			"not found: the request names an object that does not exist", false},
+		{"stray conflict", fmt.Errorf("saving: %w: %w", hookflow.ErrConflict, driver), 409,
+			"conflict: the request raced another change; retry it", false},
+		{"internal", fmt.Errorf("reading campaign: %w", driver), 500,
+			"internal error; the server log has the details", false},
+	}
+	log := slog.New(slog.DiscardHandler)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			writeError(w, httptest.NewRequest("POST", "/v1/campaigns", nil), log, tt.err)
+
+			var body errorBody
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+				t.Fatalf("body %q: %v", w.Body, err)
+			}
+			if w.Code != tt.status || body.Message != tt.message {
+				t.Errorf("got %d %q, want %d %q", w.Code, body.Message, tt.status, tt.message)
+			}
+			if closed := w.Header().Get("Connection") == "close"; closed != tt.connClose {
+				t.Errorf("Connection: close = %v, want %v", closed, tt.connClose)
+			}
+		})
 	}
 }
