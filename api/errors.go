@@ -60,6 +60,12 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		// another request, so it is closed rather than drained.
 		w.Header().Set("Connection", "close")
 		ae = &Error{Status: http.StatusRequestEntityTooLarge, Message: err.Error()}
+	case errors.Is(err, intake.ErrBodyRead):
+		// Usually nobody is left to read the answer; it is for the
+		// client that sent a body shorter than its Content-Length.
+		log.Debug("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Connection", "close")
+		ae = &Error{Status: http.StatusBadRequest, Message: err.Error()}
 	// Handlers turn the not-found and conflict cases they expect into an
 	// *Error naming the object; one reaching here unconverted carries the
 	// store's text (a constraint or a serialisation failure, in the

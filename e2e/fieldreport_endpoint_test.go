@@ -119,6 +119,45 @@ func TestFieldReportE3HugeIntake(t *testing.T) {
 	if frUserExists(t, sys, "liar") {
 		t.Errorf("user of the lying request was stored")
 	}
+
+	// The other way round: a body shorter than its Content-Length, the
+	// client then closing its side, is the client's failure (400), not an
+	// internal error (500).
+	short := []byte(`{"attributes": [{"external_id": "short"}]}`)
+	status, body = frShortTrack(t, sys, short, len(short)+100)
+	if status != http.StatusBadRequest || !bytes.Contains(body, []byte("request body could not be read")) {
+		t.Errorf("body 100 bytes short of its Content-Length: %d %s; want 400 saying the body could not be read", status, body)
+	}
+	if frUserExists(t, sys, "short") {
+		t.Errorf("user of the short request was stored")
+	}
+}
+
+// frShortTrack POSTs body to /users/track over a raw connection declaring
+// Content-Length: declared, more than it sends, then closes its writing
+// side, and returns the response.
+func frShortTrack(t *testing.T, sys *hookflowtest.System, body []byte, declared int) (int, []byte) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(sys.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	head := fmt.Sprintf("POST /users/track HTTP/1.1\r\nHost: hookflow\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", sys.Key, declared)
+	if _, err := conn.Write(append([]byte(head), body...)); err != nil {
+		t.Fatal(err)
+	}
+	conn.(*net.TCPConn).CloseWrite()
+
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the response: %v", err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, data
 }
 
 // frLyingTrack POSTs body to /users/track over a raw connection, declaring

@@ -20,6 +20,12 @@ const MaxBodyBytes = 4 << 20
 // connection, since the rest of the body was not read.
 var ErrTooLarge = errors.New("request body too large")
 
+// ErrBodyRead means the request body could not be read to its end: the
+// client hung up, or sent less than its Content-Length. It is the client's
+// failure, not the server's, and like ErrTooLarge it leaves the connection
+// unusable.
+var ErrBodyRead = errors.New("request body could not be read")
+
 // ReadBody reads r's body, refusing it with an error wrapping ErrTooLarge if
 // it holds more than max bytes. A declared Content-Length above max is refused
 // before reading; otherwise the bytes actually read are counted, so a body
@@ -37,7 +43,7 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	// itself without trusting any header.
 	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
-		return nil, fmt.Errorf("read request body: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrBodyRead, err)
 	}
 	if int64(len(body)) > max {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)
