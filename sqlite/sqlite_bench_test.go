@@ -253,3 +253,78 @@ func BenchmarkClaimSmall(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIntakeGroup measures the writer's share of /users/track as the
+// bench's intake scenario drives it: 16 clients at once, so that calls share
+// group commits, each call finding 75 users picked at random from 10,000 in
+// one query and storing their events in one insert. Run it long enough for
+// the events table to outgrow a commit's worth of pages, as a server's
+// does: -benchtime 3000x stores 225,000 events.
+func BenchmarkIntakeGroup(b *testing.B) {
+	ctx := context.Background()
+	s := openStore(b, filepath.Join(b.TempDir(), "bench.db"))
+	const users, clients = 10000, 16
+	err := s.Update(ctx, func(tx hookflow.Tx) error {
+		for i := range users {
+			u := &hookflow.User{ID: fmt.Sprintf("%024x", i), ExternalID: fmt.Sprintf("user-%d", i),
+				CreatedAt: benchStart, UpdatedAt: benchStart}
+			if err := tx.InsertUser(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatalf("InsertUser: %v", err)
+	}
+
+	calls := make(chan int)
+	errs := make(chan error, clients)
+	defer startCPU(b)()
+	for range clients {
+		go func() {
+			var err error
+			for n := range calls {
+				if err == nil {
+					err = s.Update(ctx, func(tx hookflow.Tx) error { return intakeBatch(tx, n, users) })
+				}
+			}
+			errs <- err
+		}()
+	}
+	for n := range b.N {
+		calls <- n
+	}
+	close(calls)
+	for range clients {
+		if err := <-errs; err != nil {
+			b.Fatalf("Update: %v", err)
+		}
+	}
+	b.ReportMetric(float64(b.N*intakeEvents)/b.Elapsed().Seconds(), "events/s")
+}
+
+// intakeBatch does the store work of call n of the bench's intake: it finds
+// intakeEvents users, picked pseudo-randomly from users, and stores an event
+// for each.
+func intakeBatch(tx hookflow.Tx, n, users int) error {
+	ids := make([]string, intakeEvents)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("user-%d", (n*intakeEvents+i)*7919%users)
+	}
+	found, err := tx.FindUsersByExternalID(ids)
+	if err != nil {
+		return fmt.Errorf("FindUsersByExternalID: %w", err)
+	}
+	evs := make([]*hookflow.Event, len(ids))
+	for i, id := range ids {
+		evs[i] = &hookflow.Event{ID: fmt.Sprintf("%08d-%04d", n, i), UserID: found[id].ID,
+			Name: "bench", Time: benchStart.Add(time.Duration(n) * time.Millisecond),
+			Properties: map[string]any{"b": fmt.Sprint(n), "i": int64(i), "plan": "gold"},
+			ReceivedAt: benchStart}
+	}
+	if err := tx.InsertEvents(evs); err != nil {
+		return fmt.Errorf("InsertEvents: %w", err)
+	}
+	return nil
+}

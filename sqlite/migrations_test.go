@@ -1,0 +1,110 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/pressly/goose/v3"
+)
+
+// migrator returns a goose provider of the embedded migrations on db.
+func migrator(t *testing.T, db *sql.DB) *goose.Provider {
+	t.Helper()
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatalf("reading migrations: %v", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys)
+	if err != nil {
+		t.Fatalf("preparing migrations: %v", err)
+	}
+	return p
+}
+
+// eventsIndexes lists the indexes of the events table, automatic ones too.
+func eventsIndexes(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT name FROM pragma_index_list('events') ORDER BY name`)
+	if err != nil {
+		t.Fatalf("listing indexes: %v", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatalf("listing indexes: %v", err)
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+// TestMigrateEventsByUser converts a database of the schema before
+// migration 6 that holds events, and back: the rows stay, the id index goes,
+// and the reads by user see the same events in the same order.
+func TestMigrateEventsByUser(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookflow.db")
+	db, err := openPool(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrator(t, db).UpTo(ctx, 5); err != nil {
+		t.Fatalf("migrating to 5: %v", err)
+	}
+	_, err = db.Exec(`INSERT INTO users (id, external_id, created_at, updated_at)
+		VALUES ('u1', 'ext-1', 1, 1), ('u2', 'ext-2', 1, 1);
+		INSERT INTO events (id, user_id, name, time, app_id, properties, purchase, received_at)
+		VALUES ('e1', 'u1', 'signup', 10, 'app', '{"level":3}', NULL, 11),
+		       ('e3', 'u1', 'login', 20, '', NULL, NULL, 21),
+		       ('e2', 'u1', 'login', 20, '', NULL, NULL, 22),
+		       ('e4', 'u2', 'sku-1', 30, '', NULL, '{"product_id":"sku-1"}', 31)`)
+	if err != nil {
+		t.Fatalf("inserting rows: %v", err)
+	}
+	db.Close()
+
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("Open (migrating to 6): %v", err)
+	}
+	defer s.Close()
+	if got := eventsIndexes(t, s.write.DB); !slices.Equal(got, []string{"events_user_time"}) {
+		t.Errorf("indexes of events after migration 6 = %v, want [events_user_time]", got)
+	}
+	checkEventIDs(t, s, "u1", "e3", "e2", "e1")
+	checkEventIDs(t, s, "u2", "e4")
+	evs, err := s.ListEvents(ctx, "u1", 10)
+	if err != nil || evs[2].AppID != "app" || evs[2].Properties["level"] == nil || evs[2].ReceivedAt.IsZero() {
+		t.Errorf("ListEvents(u1) after migration: %+v, %v; want e1's columns kept", evs, err)
+	}
+
+	if _, err := migrator(t, s.write.DB).DownTo(ctx, 5); err != nil {
+		t.Fatalf("migrating down to 5: %v", err)
+	}
+	if got := eventsIndexes(t, s.write.DB); !slices.Equal(got, []string{"events_user_time", "sqlite_autoindex_events_1"}) {
+		t.Errorf("indexes of events after migrating down = %v, want the id index back", got)
+	}
+	checkEventIDs(t, s, "u1", "e3", "e2", "e1")
+	checkEventIDs(t, s, "u2", "e4")
+}
+
+func checkEventIDs(t *testing.T, s *Store, userID string, want ...string) {
+	t.Helper()
+	evs, err := s.ListEvents(context.Background(), userID, 10)
+	if err != nil {
+		t.Fatalf("ListEvents(%s): %v", userID, err)
+	}
+	var got []string
+	for _, ev := range evs {
+		got = append(got, ev.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ListEvents(%s) ids = %v, want %v", userID, got, want)
+	}
+}
