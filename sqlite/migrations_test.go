@@ -84,6 +84,11 @@ func TestMigrateEventsByUser(t *testing.T) {
 		t.Errorf("ListEvents(u1) after migration: %+v, %v; want e1's columns kept", evs, err)
 	}
 
+	var fks int
+	if err := s.write.DB.QueryRow(`SELECT count(*) FROM pragma_foreign_key_list('events')`).Scan(&fks); err != nil || fks != 0 {
+		t.Errorf("foreign keys of events after migration 6 = %d, %v; want none", fks, err)
+	}
+
 	if _, err := migrator(t, s.write.DB).DownTo(ctx, 5); err != nil {
 		t.Fatalf("migrating down to 5: %v", err)
 	}
@@ -92,6 +97,9 @@ func TestMigrateEventsByUser(t *testing.T) {
 	}
 	checkEventIDs(t, s, "u1", "e3", "e2", "e1")
 	checkEventIDs(t, s, "u2", "e4")
+	if err := s.write.DB.QueryRow(`SELECT count(*) FROM pragma_foreign_key_list('events')`).Scan(&fks); err != nil || fks != 1 {
+		t.Errorf("foreign keys of events after migrating down = %d, %v; want the one to users", fks, err)
+	}
 }
 
 func checkEventIDs(t *testing.T, s *Store, userID string, want ...string) {
