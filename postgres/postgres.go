@@ -271,9 +271,9 @@ func mapErr(err error) error {
 	}
 	switch pe.Code {
 	case uniqueViolation:
-		return fmt.Errorf("%w: %s", hookflow.ErrConflict, pe.Error())
+		return fmt.Errorf("%w: %w", hookflow.ErrConflict, pe)
 	case foreignKeyViolation:
-		return fmt.Errorf("%w: %s", hookflow.ErrNotFound, pe.Error())
+		return fmt.Errorf("%w: %w", hookflow.ErrNotFound, pe)
 	case characterNotInRepertory, untranslatableCharacter:
 		return hookflow.Invalid("", "text a database column cannot hold: %s", pe.Message)
 	}

@@ -240,9 +240,9 @@ func mapErr(err error) error {
 	if errors.As(err, &se) {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return fmt.Errorf("%w: %s", hookflow.ErrConflict, se.Error())
+			return fmt.Errorf("%w: %w", hookflow.ErrConflict, se)
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return fmt.Errorf("%w: %s", hookflow.ErrNotFound, se.Error())
+			return fmt.Errorf("%w: %w", hookflow.ErrNotFound, se)
 		}
 	}
 	return err
