@@ -25,7 +25,8 @@
 //
 // # Per-host concurrency
 //
-// At most MaxPerHost attempts to one host are in flight at once (default 16).
+// At most MaxPerHost attempts to one host are in flight at once (default 16
+// here; hookflow serve sets 32, --max-per-host).
 // Acquire beyond that returns HoldBusy: the delivery waits for a slot. Waiting
 // is not failing: no attempt is recorded and no retry is used up. A host that
 // answers in 30 s, or trickles its body until the deadline, therefore ties up
@@ -82,8 +83,8 @@
 //
 // each capped at SlowCap (default 1 h) from now. A later slowing never
 // shortens an earlier one. Zero, past, negative or malformed values do not
-// slow. X-RateLimit-Limit is kept for the operator view (HostState) only;
-// the Gate does not pace to it. Headers of other statuses do not slow the
+// slow. X-RateLimit-Limit is kept for the operator view only (HostState, and
+// the hookflow_host_rate_limit metric); the Gate does not pace to it. Headers of other statuses do not slow the
 // host (a 200 with Remaining: 0 is honoured once the receiver answers 429).
 //
 // # Memory

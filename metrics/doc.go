@@ -42,6 +42,8 @@
 //	                                               paused, probing), 0 for the others
 //	hookflow_host_failures_in_window{host}         failures counted in the breaker's window
 //	hookflow_host_in_flight{host}                  attempts to the host in progress
+//	hookflow_host_rate_limit{host}                 the last X-RateLimit-Limit the host sent
+//	                                               (largest of the folded hosts); 0 if none
 //
 // When the queue source fails, the scrape fails with its error (HTTP 500)
 // rather than serving numbers from an earlier scrape.

@@ -143,9 +143,9 @@ func TestHostLimitFoldsIntoOther(t *testing.T) {
 	m := newMetrics(Sources{
 		Hosts: func() []HostState {
 			return []HostState{
-				{Host: "a.example", State: "closed", Failures: 1, InFlight: 2},
-				{Host: "c.example", State: "paused", Failures: 5},
-				{Host: "d.example", State: "probing", Failures: 3, InFlight: 1},
+				{Host: "a.example", State: "closed", Failures: 1, InFlight: 2, RateLimit: 600},
+				{Host: "c.example", State: "paused", Failures: 5, RateLimit: 100},
+				{Host: "d.example", State: "probing", Failures: 3, InFlight: 1, RateLimit: 50},
 				{Host: "e.example", State: "paused", Failures: 4},
 			}
 		},
@@ -174,6 +174,10 @@ func TestHostLimitFoldsIntoOther(t *testing.T) {
 	assertSamples(t, m, "hookflow_host_in_flight",
 		`hookflow_host_in_flight{host="a.example"} 2`,
 		`hookflow_host_in_flight{host="other"} 1`,
+	)
+	assertSamples(t, m, "hookflow_host_rate_limit",
+		`hookflow_host_rate_limit{host="a.example"} 600`,
+		`hookflow_host_rate_limit{host="other"} 100`,
 	)
 }
 

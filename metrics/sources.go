@@ -43,6 +43,8 @@ type HostState struct {
 	Failures int
 	// InFlight counts attempts to the host in progress.
 	InFlight int
+	// RateLimit is the last X-RateLimit-Limit the host sent; 0 if none.
+	RateLimit int
 }
 
 // breakerStates are the values of the state label; each host gets a
@@ -56,8 +58,8 @@ type sourceCollector struct {
 	clock func() time.Time
 	hosts *hostSeries
 
-	due, scheduled, sending, oldestAge *prometheus.Desc
-	breaker, failures, inFlight        *prometheus.Desc
+	due, scheduled, sending, oldestAge     *prometheus.Desc
+	breaker, failures, inFlight, rateLimit *prometheus.Desc
 }
 
 func newSourceCollector(src Sources, clock func() time.Time, hosts *hostSeries) *sourceCollector {
@@ -74,13 +76,15 @@ func newSourceCollector(src Sources, clock func() time.Time, hosts *hostSeries) 
 		breaker:  desc("host_breaker_state", "1 for the host's breaker state, 0 for the others.", "host", "state"),
 		failures: desc("host_failures_in_window", "Failures in the host breaker's window.", "host"),
 		inFlight: desc("host_in_flight", "Attempts to the host in progress.", "host"),
+		rateLimit: desc("host_rate_limit",
+			"The last X-RateLimit-Limit the host sent (the largest among folded hosts); 0 if none.", "host"),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.due, c.scheduled, c.sending, c.oldestAge, c.breaker, c.failures, c.inFlight,
+		c.due, c.scheduled, c.sending, c.oldestAge, c.breaker, c.failures, c.inFlight, c.rateLimit,
 	} {
 		ch <- d
 	}
@@ -121,10 +125,10 @@ func (c *sourceCollector) collectQueue(ch chan<- prometheus.Metric) {
 }
 
 // hostTotals is one host label value's gauges; for "other" they are sums
-// over the folded hosts.
+// over the folded hosts, but for the rate limit, which is their largest.
 type hostTotals struct {
-	states             map[string]int
-	failures, inFlight int
+	states                        map[string]int
+	failures, inFlight, rateLimit int
 }
 
 func (c *sourceCollector) collectHosts(ch chan<- prometheus.Metric) {
@@ -142,6 +146,7 @@ func (c *sourceCollector) collectHosts(ch chan<- prometheus.Metric) {
 		t.states[h.State]++
 		t.failures += h.Failures
 		t.inFlight += h.InFlight
+		t.rateLimit = max(t.rateLimit, h.RateLimit)
 	}
 
 	for label, t := range totals {
@@ -164,4 +169,5 @@ func (c *sourceCollector) emitHost(ch chan<- prometheus.Metric, label string, t 
 	}
 	gauge(c.failures, t.failures, label)
 	gauge(c.inFlight, t.inFlight, label)
+	gauge(c.rateLimit, t.rateLimit, label)
 }

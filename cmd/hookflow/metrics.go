@@ -20,7 +20,9 @@ func newMetrics(store hookflow.Store, gate *hostgate.Gate, clock hookflow.Clock)
 			hosts := gate.Hosts()
 			out := make([]metrics.HostState, len(hosts))
 			for i, h := range hosts {
-				out[i] = metrics.HostState{Host: h.Host, State: h.State, Failures: h.Failures, InFlight: h.InFlight}
+				out[i] = metrics.HostState{
+					Host: h.Host, State: h.State, Failures: h.Failures, InFlight: h.InFlight, RateLimit: h.RateLimit,
+				}
 			}
 			return out
 		},

@@ -68,7 +68,10 @@ func TestOperatorViewMetricsHealthAndLogs(t *testing.T) {
 	needBinary(t)
 	t.Parallel()
 	healthy := startReceiver(t, receiver.Always(http.StatusOK))
-	failing := startReceiver(t, receiver.Always(http.StatusServiceUnavailable))
+	// The failing host states a rate limit, which the metrics show.
+	failing := startReceiver(t, func(*receiver.Request, int) receiver.Response {
+		return receiver.Response{Status: http.StatusServiceUnavailable, Header: http.Header{"X-Ratelimit-Limit": {"600"}}}
+	})
 	healthyHost := strings.TrimPrefix(healthy.URL(), "http://")
 	failingHost := strings.TrimPrefix(failing.URL(), "http://")
 
@@ -153,6 +156,8 @@ func TestOperatorViewMetricsHealthAndLogs(t *testing.T) {
 		`hookflow_host_failures_in_window{host="` + failingHost + `"}`:           3,
 		`hookflow_host_failures_in_window{host="` + healthyHost + `"}`:           0,
 		`hookflow_host_in_flight{host="` + failingHost + `"}`:                    0,
+		`hookflow_host_rate_limit{host="` + failingHost + `"}`:                   600,
+		`hookflow_host_rate_limit{host="` + healthyHost + `"}`:                   0,
 		`hookflow_intake_objects_total{kind="attributes"}`:                       4,
 		`hookflow_intake_objects_total{kind="events"}`:                           1,
 		`hookflow_intake_objects_total{kind="errors"}`:                           1,
