@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -130,5 +131,25 @@ func TestFirstStartHintCreatesAKey(t *testing.T) {
 	c := &client{t: t, base: p.base, key: lines[len(lines)-1]}
 	if err := c.try(http.MethodGet, "/v1/campaigns", nil, nil); err != nil {
 		t.Errorf("the key the hint made: %v", err)
+	}
+}
+
+// A lease no longer than the request timeout would let a claim expire under
+// an attempt still waiting for a slow receiver, which would then get a
+// second copy (T6): serve refuses it, and the refused start leaves no data
+// directory behind.
+func TestServeRefusesALeaseNoLongerThanTheTimeout(t *testing.T) {
+	needBinary(t)
+	for _, lease := range []string{"5s", "10s"} {
+		dir := filepath.Join(t.TempDir(), "data")
+		out, err := exec.Command(binary, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0",
+			"--request-timeout", "10s", "--lease", lease).CombinedOutput()
+		want := "--lease (" + lease + ") must exceed --request-timeout (10s), or a slow receiver would get a second copy"
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("--lease %s: err %v, output %q; want a refusal saying %q", lease, err, out, want)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("--lease %s: the refused start left %s behind (stat: %v)", lease, dir, err)
+		}
 	}
 }

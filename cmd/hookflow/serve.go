@@ -46,28 +46,41 @@ type serveCmd struct {
 // lease never expires under an attempt still running.
 const leaseMargin = 60 * time.Second
 
+// lease is the sender's lease: --lease, or the request timeout plus
+// leaseMargin when it is 0.
+func (c *serveCmd) lease() (time.Duration, error) {
+	lease := c.Lease
+	if lease == 0 {
+		lease = c.RequestTimeout + leaseMargin
+	}
+	if lease <= c.RequestTimeout {
+		return 0, fmt.Errorf("--lease (%s) must exceed --request-timeout (%s), or a slow receiver would get a second copy",
+			lease, c.RequestTimeout)
+	}
+	return lease, nil
+}
+
 func (c *serveCmd) Run() error {
 	log := c.logger()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	// Settings are checked before the store is opened, so a refused start
+	// creates and migrates nothing.
+	lease, err := c.lease()
+	if err != nil {
+		return err
+	}
+	guard, err := netguard.New(c.AllowDestinations)
+	if err != nil {
+		return fmt.Errorf("--allow-destinations: %w", err)
+	}
 
 	store, err := c.openLogged(ctx, false, log)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	guard, err := netguard.New(c.AllowDestinations)
-	if err != nil {
-		return fmt.Errorf("--allow-destinations: %w", err)
-	}
-
-	lease := c.Lease
-	if lease == 0 {
-		lease = c.RequestTimeout + leaseMargin
-	}
-	if lease <= c.RequestTimeout {
-		return fmt.Errorf("--lease (%s) must exceed --request-timeout (%s), or a slow receiver would get a second copy", lease, c.RequestTimeout)
-	}
 
 	clock := hookflow.SystemClock{}
 	client := deliver.NewClient(deliver.Options{
