@@ -18,6 +18,7 @@ const { Braze } = require('braze-api');
 // The client has no methods for the two data-series endpoints, so they are
 // called with its own request helpers, which its package does not export
 // (hence the file path): the same URL building, headers and error handling.
+// The path is the pinned version's (package.json); check it when bumping.
 const helpers = require(path.join(__dirname, 'node_modules/braze-api/cjs/common/request'));
 
 // Calls Hookflow answers differently from Braze on purpose (see the README's
