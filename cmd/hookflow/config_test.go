@@ -114,12 +114,17 @@ func TestFirstStartHintCreatesAKey(t *testing.T) {
 	dir := t.TempDir()
 	p := startServe(t, dir)
 
+	// The hint follows the start-up line the health check waited for, so
+	// it may not be in the log yet.
 	var hint string
-	for _, line := range strings.Split(p.log.String(), "\n") {
-		if strings.Contains(line, " keys create ") {
-			hint = strings.TrimSpace(line)
+	waitFor(t, 5*time.Second, "the first start hint is printed", func() (bool, error) {
+		for _, line := range strings.Split(p.log.String(), "\n") {
+			if strings.Contains(line, " keys create ") {
+				hint = strings.TrimSpace(line)
+			}
 		}
-	}
+		return hint != "", nil
+	})
 	if want := binary + " keys create --data-dir " + dir + " --name ops --scopes all"; hint != want {
 		t.Fatalf("first start hint %q, want %q", hint, want)
 	}
