@@ -173,7 +173,15 @@ func TestOperatorViewMetricsHealthAndLogs(t *testing.T) {
 			m[`hookflow_http_requests_total{code="201",route="POST /users/track"}`])
 	}
 
-	checkJSONLog(t, p.log.String(), failingHost)
+	// The log is copied from the process's stderr as it comes: wait for
+	// the lines checked below, and read only whole lines.
+	waitFor(t, 5*time.Second, "the log shows the retry and the pause", func() (bool, error) {
+		log := p.log.String()
+		return strings.Contains(log, `"msg":"attempt failed, retry scheduled"`) &&
+			strings.Contains(log, `"msg":"host unhealthy, paused"`), nil
+	})
+	log := p.log.String()
+	checkJSONLog(t, log[:strings.LastIndex(log, "\n")+1], failingHost)
 }
 
 // checkJSONLog checks that every line of a JSON log is an object with time,
