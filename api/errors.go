@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/hookflow/hookflow"
@@ -113,7 +114,7 @@ func decodeBytes(body []byte, v any) error {
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+		return jsonError(err, body, v)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errorf(http.StatusBadRequest, "request body has data after the JSON value")
@@ -121,8 +122,9 @@ func decodeBytes(body []byte, v any) error {
 	return nil
 }
 
-// jsonError turns a decoding error into a message naming the place.
-func jsonError(err error) error {
+// jsonError turns an error decoding body into v into a message naming the
+// place.
+func jsonError(err error, body []byte, v any) error {
 	var (
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
@@ -141,7 +143,12 @@ func jsonError(err error) error {
 	// encoding/json has no error type for DisallowUnknownFields: its text,
 	// `json: unknown field "name"`, is all there is to match.
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return errorf(http.StatusBadRequest, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		quoted := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		key, uerr := strconv.Unquote(quoted)
+		if path, ok := unknownFieldPath(body, reflect.TypeOf(v), key); uerr == nil && ok && path != "" {
+			return errorf(http.StatusBadRequest, "%s: unknown field %s", path, quoted)
+		}
+		return errorf(http.StatusBadRequest, "unknown field %s", quoted)
 	}
 	return errorf(http.StatusBadRequest, "request body: %v", err)
 }

@@ -175,7 +175,7 @@ func TestAPICampaignValidation(t *testing.T) {
 		{"bad body type", withHook("body_type", "xml"), `webhook.body_type: must be json, raw or none, not "xml"`},
 		{"bad header name", withHook("headers", []any{map[string]any{"name": "X Bad", "value": "v"}}), `webhook.headers[0].name: "X Bad" is not a valid header name`},
 		{"unknown field", base("delay", 5), `unknown field "delay"`},
-		{"unknown trigger field", base("trigger", map[string]any{"event": "e", "delay": 5}), `unknown field "delay"`},
+		{"unknown trigger field", base("trigger", map[string]any{"event": "e", "delay": 5}), `trigger: unknown field "delay"`},
 		{"wrong type", base("name", 5), "name: expected string, got JSON number"},
 		{"bad state", base("state", "archived"), `state: must be active or paused, not "archived"`},
 	}

@@ -83,7 +83,7 @@ func TestBrazeUsersAliasNew(t *testing.T) {
 		{"too many", map[string]any{"user_aliases": buAliases(51)}, "user_aliases: has 51 entries; at most 50 are allowed per request"},
 		{"no name", `{"user_aliases":[{"alias_label":"crm"}]}`, "user_aliases[0].alias_name: is required"},
 		{"no label", `{"user_aliases":[{"alias_name":"a"},{"alias_name":"b"}]}`, "user_aliases[0].alias_label: is required"},
-		{"unknown field", `{"user_aliases":[{"alias_name":"a","alias_label":"b","label":"c"}]}`, `unknown field "label"`},
+		{"unknown field", `{"user_aliases":[{"alias_name":"a","alias_label":"b","label":"c"}]}`, `user_aliases[0]: unknown field "label"`},
 		{"all refused", `{"user_aliases":[{"external_id":"nobody","alias_name":"a","alias_label":"b"}]}`, "no valid objects: see errors"},
 	}
 	e.apRefused(t, "/users/alias/new", cases)
