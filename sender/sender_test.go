@@ -3,17 +3,12 @@ package sender_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hookflow/hookflow"
-	"github.com/hookflow/hookflow/deliver"
 	"github.com/hookflow/hookflow/hostgate"
-	"github.com/hookflow/hookflow/receiver"
 	"github.com/hookflow/hookflow/sender"
 	"github.com/hookflow/hookflow/sqlite"
 )
@@ -38,49 +33,14 @@ func (f *flakyStore) GetUsers(ctx context.Context, ids []string) (map[string]*ho
 // A store that cannot be read for a moment must not fail a delivery whose
 // template is fine: it is tried again and delivered.
 func TestStoreHiccupDoesNotFailDelivery(t *testing.T) {
-	rcv, err := receiver.Start(receiver.Always(200))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rcv.Close()
-	base, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer base.Close()
-	store := &flakyStore{Store: base}
+	rcv := startReceiver(t)
+	store := &flakyStore{Store: openStore(t)}
 	store.failures.Store(2)
+	u := newUser()
+	d := enqueue(t, store, u, rawMessage(rcv.URL()+"/x", "hi {{${user_id}}}"), u.ID)[0]
+	runSender(t, store, sender.Options{})
 
-	ctx := context.Background()
-	now := time.Now().UTC()
-	u := &hookflow.User{ID: hookflow.NewUserID(), ExternalID: "u1", Attributes: map[string]any{}}
-	w := hookflow.Webhook{Method: "POST", URL: rcv.URL() + "/x", BodyType: hookflow.BodyRaw, BodyRaw: "hi {{${user_id}}}"}
-	d := &hookflow.Delivery{ID: hookflow.NewDeliveryID(), Origin: hookflow.OriginAPIMessage, DispatchID: "dsp_1",
-		UserID: u.ID, State: hookflow.StatePending, DueAt: now, CreatedAt: now}
-	err = store.Update(ctx, func(tx hookflow.Tx) error {
-		if err := tx.InsertUser(u); err != nil {
-			return err
-		}
-		if err := tx.SaveAPIMessage("dsp_1", w, now); err != nil {
-			return err
-		}
-		return tx.Enqueue([]*hookflow.Delivery{d})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	client := deliver.NewClient(deliver.Options{Timeout: 5 * time.Second})
-	defer client.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	snd := sender.New(store, client, deliver.DefaultPolicy(), hookflow.SystemClock{}, log,
-		sender.Options{PollInterval: 20 * time.Millisecond})
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { snd.Run(runCtx); close(done) }()
-	defer func() { cancel(); <-done }()
-
-	wait, stop := context.WithTimeout(ctx, 10*time.Second)
+	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
 	if err := rcv.WaitFor(wait, 1); err != nil {
 		t.Fatalf("no request arrived: %v", err)
@@ -92,91 +52,35 @@ func TestStoreHiccupDoesNotFailDelivery(t *testing.T) {
 	if left := store.failures.Load(); left >= 0 {
 		t.Errorf("GetUsers failures left = %d; the hiccups were never hit", left+1)
 	}
-	for {
-		stored, attempts, err := store.GetDelivery(ctx, d.ID)
-		if err == nil && stored.State == hookflow.StateDelivered {
-			if len(attempts) != 1 || stored.LastError != "" {
-				t.Errorf("attempts = %d, last error %q; want 1 and none", len(attempts), stored.LastError)
-			}
-			return
-		}
-		if err == nil && hookflow.Final(stored.State) {
-			t.Fatalf("delivery ended %s: %s", stored.State, stored.LastError)
-		}
-		if wait.Err() != nil {
-			t.Fatalf("delivery not delivered: %+v", stored)
-		}
-		time.Sleep(10 * time.Millisecond)
+	stored, attempts := awaitFinal(t, wait, store, d.ID)
+	if stored.State != hookflow.StateDelivered {
+		t.Fatalf("delivery ended %s: %s", stored.State, stored.LastError)
+	}
+	if len(attempts) != 1 || stored.LastError != "" {
+		t.Errorf("attempts = %d, last error %q; want 1 and none", len(attempts), stored.LastError)
 	}
 }
 
 // A delivery whose user was deleted fails, saying so, while the other
 // deliveries (claimed with it, so their users are read together) are sent.
 func TestDeliveryOfMissingUserFails(t *testing.T) {
-	rcv, err := receiver.Start(receiver.Always(200))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rcv.Close()
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	rcv := startReceiver(t)
+	store := openStore(t)
+	u, ghost := newUser(), hookflow.NewUserID()
+	ds := enqueue(t, store, u, rawMessage(rcv.URL()+"/x", "hi {{${user_id}}}"), u.ID, ghost, u.ID)
+	runSender(t, store, sender.Options{})
 
-	ctx := context.Background()
-	now := time.Now().UTC()
-	u := &hookflow.User{ID: hookflow.NewUserID(), ExternalID: "u1", Attributes: map[string]any{}}
-	ghost := hookflow.NewUserID()
-	w := hookflow.Webhook{Method: "POST", URL: rcv.URL() + "/x", BodyType: hookflow.BodyRaw, BodyRaw: "hi {{${user_id}}}"}
-	var ds []*hookflow.Delivery
-	for _, userID := range []string{u.ID, ghost, u.ID} {
-		ds = append(ds, &hookflow.Delivery{ID: hookflow.NewDeliveryID(), Origin: hookflow.OriginAPIMessage,
-			DispatchID: "dsp_1", UserID: userID, State: hookflow.StatePending, DueAt: now, CreatedAt: now})
-	}
-	err = store.Update(ctx, func(tx hookflow.Tx) error {
-		if err := tx.InsertUser(u); err != nil {
-			return err
-		}
-		if err := tx.SaveAPIMessage("dsp_1", w, now); err != nil {
-			return err
-		}
-		return tx.Enqueue(ds)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	client := deliver.NewClient(deliver.Options{Timeout: 5 * time.Second})
-	defer client.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	snd := sender.New(store, client, deliver.DefaultPolicy(), hookflow.SystemClock{}, log,
-		sender.Options{PollInterval: 20 * time.Millisecond})
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { snd.Run(runCtx); close(done) }()
-	defer func() { cancel(); <-done }()
-
-	wait, stop := context.WithTimeout(ctx, 10*time.Second)
+	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
 	want := map[string]string{ds[0].ID: hookflow.StateDelivered, ds[1].ID: hookflow.StateFailed,
 		ds[2].ID: hookflow.StateDelivered}
 	for id, state := range want {
-		for {
-			stored, _, err := store.GetDelivery(ctx, id)
-			if err == nil && hookflow.Final(stored.State) {
-				if stored.State != state {
-					t.Errorf("delivery %s ended %s (%q), want %s", id, stored.State, stored.LastError, state)
-				}
-				if id == ds[1].ID && stored.LastError != "user "+ghost+" no longer exists" {
-					t.Errorf("last error = %q, want the user no longer exists", stored.LastError)
-				}
-				break
-			}
-			if wait.Err() != nil {
-				t.Fatalf("delivery %s did not end: %+v", id, stored)
-			}
-			time.Sleep(10 * time.Millisecond)
+		stored, _ := awaitFinal(t, wait, store, id)
+		if stored.State != state {
+			t.Errorf("delivery %s ended %s (%q), want %s", id, stored.State, stored.LastError, state)
+		}
+		if id == ds[1].ID && stored.LastError != "user "+ghost+" no longer exists" {
+			t.Errorf("last error = %q, want the user no longer exists", stored.LastError)
 		}
 	}
 	if got := len(rcv.Requests()); got != 2 {
@@ -202,54 +106,19 @@ func (c *deferCounter) Defer(ctx context.Context, now time.Time, ds []hookflow.D
 // sent once, and few are ever handed back. With a fixed bound of 16
 // waiters, most of each claim went back and was claimed again.
 func TestBacklogToOneFastHostIsNotClaimedAgainAndAgain(t *testing.T) {
-	rcv, err := receiver.Start(receiver.Always(200))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rcv.Close()
-	base, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer base.Close()
-	store := &deferCounter{Store: base}
-
+	rcv := startReceiver(t)
+	store := &deferCounter{Store: openStore(t)}
 	const n = 3000
-	ctx := context.Background()
-	now := time.Now().UTC()
-	u := &hookflow.User{ID: hookflow.NewUserID(), ExternalID: "u1", Attributes: map[string]any{}}
-	w := hookflow.Webhook{Method: "POST", URL: rcv.URL() + "/x", BodyType: hookflow.BodyRaw, BodyRaw: "hi"}
-	var ds []*hookflow.Delivery
-	for range n {
-		ds = append(ds, &hookflow.Delivery{ID: hookflow.NewDeliveryID(), Origin: hookflow.OriginAPIMessage,
-			DispatchID: "dsp_1", UserID: u.ID, State: hookflow.StatePending, DueAt: now, CreatedAt: now})
+	u := newUser()
+	userIDs := make([]string, n)
+	for i := range userIDs {
+		userIDs[i] = u.ID
 	}
-	err = store.Update(ctx, func(tx hookflow.Tx) error {
-		if err := tx.InsertUser(u); err != nil {
-			return err
-		}
-		if err := tx.SaveAPIMessage("dsp_1", w, now); err != nil {
-			return err
-		}
-		return tx.Enqueue(ds)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	enqueue(t, store, u, rawMessage(rcv.URL()+"/x", "hi"), userIDs...)
+	gate := hostgate.New(hookflow.SystemClock{}, hostgate.Options{MaxPerHost: 8})
+	runSender(t, store, sender.Options{Concurrency: 128, BatchSize: 128, Gate: gate})
 
-	client := deliver.NewClient(deliver.Options{Timeout: 5 * time.Second})
-	defer client.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	clock := hookflow.SystemClock{}
-	gate := hostgate.New(clock, hostgate.Options{MaxPerHost: 8})
-	snd := sender.New(store, client, deliver.DefaultPolicy(), clock, log,
-		sender.Options{Concurrency: 128, BatchSize: 128, Gate: gate, PollInterval: 20 * time.Millisecond})
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { snd.Run(runCtx); close(done) }()
-	defer func() { cancel(); <-done }()
-
-	wait, stop := context.WithTimeout(ctx, 60*time.Second)
+	wait, stop := context.WithTimeout(context.Background(), 60*time.Second)
 	defer stop()
 	if err := rcv.WaitFor(wait, n); err != nil {
 		t.Fatalf("%d of %d requests arrived: %v", rcv.Count(), n, err)
@@ -292,48 +161,13 @@ func (r *saveRefuser) SaveAndClaim(ctx context.Context, now time.Time, w hookflo
 // write fails, nothing goes out, the delivery goes back to the queue, and
 // it is rendered, stored and sent later, once.
 func TestRenderIsStoredBeforeTheAttempt(t *testing.T) {
-	rcv, err := receiver.Start(receiver.Always(200))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rcv.Close()
-	base, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer base.Close()
-	store := &saveRefuser{Store: base, sent: rcv.Count}
+	rcv := startReceiver(t)
+	store := &saveRefuser{Store: openStore(t), sent: rcv.Count}
+	u := newUser()
+	d := enqueue(t, store, u, rawMessage(rcv.URL()+"/x", "hi {{${user_id}}}"), u.ID)[0]
+	runSender(t, store, sender.Options{})
 
-	ctx := context.Background()
-	now := time.Now().UTC()
-	u := &hookflow.User{ID: hookflow.NewUserID(), ExternalID: "u1", Attributes: map[string]any{}}
-	w := hookflow.Webhook{Method: "POST", URL: rcv.URL() + "/x", BodyType: hookflow.BodyRaw, BodyRaw: "hi {{${user_id}}}"}
-	d := &hookflow.Delivery{ID: hookflow.NewDeliveryID(), Origin: hookflow.OriginAPIMessage, DispatchID: "dsp_1",
-		UserID: u.ID, State: hookflow.StatePending, DueAt: now, CreatedAt: now}
-	err = store.Update(ctx, func(tx hookflow.Tx) error {
-		if err := tx.InsertUser(u); err != nil {
-			return err
-		}
-		if err := tx.SaveAPIMessage("dsp_1", w, now); err != nil {
-			return err
-		}
-		return tx.Enqueue([]*hookflow.Delivery{d})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	client := deliver.NewClient(deliver.Options{Timeout: 5 * time.Second})
-	defer client.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	snd := sender.New(store, client, deliver.DefaultPolicy(), hookflow.SystemClock{}, log,
-		sender.Options{PollInterval: 20 * time.Millisecond})
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { snd.Run(runCtx); close(done) }()
-	defer func() { cancel(); <-done }()
-
-	wait, stop := context.WithTimeout(ctx, 10*time.Second)
+	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
 	if err := rcv.WaitFor(wait, 1); err != nil {
 		t.Fatalf("no request arrived: %v", err)
@@ -344,18 +178,11 @@ func TestRenderIsStoredBeforeTheAttempt(t *testing.T) {
 	if got := store.sentAtRefusal.Load(); got != 0 {
 		t.Errorf("%d requests sent before the render was stored", got)
 	}
-	for {
-		stored, attempts, err := store.GetDelivery(ctx, d.ID)
-		if err == nil && stored.State == hookflow.StateDelivered {
-			if len(attempts) != 1 || stored.Request == nil || string(stored.Request.Body) != "hi u1" {
-				t.Errorf("attempts = %d, stored request %+v; want 1 and body %q", len(attempts), stored.Request, "hi u1")
-			}
-			break
-		}
-		if wait.Err() != nil {
-			t.Fatalf("delivery not delivered: %+v, %v", stored, err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	stored, attempts := awaitFinal(t, wait, store, d.ID)
+	if stored.State != hookflow.StateDelivered || len(attempts) != 1 || stored.Request == nil ||
+		string(stored.Request.Body) != "hi u1" {
+		t.Errorf("delivery %s, attempts = %d, stored request %+v; want delivered, 1 and body %q",
+			stored.State, len(attempts), stored.Request, "hi u1")
 	}
 	if got := rcv.Count(); got != 1 {
 		t.Errorf("requests = %d, want 1", got)
