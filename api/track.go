@@ -27,7 +27,7 @@ func (s *Server) track(r *http.Request) (int, any, error) {
 
 	var res *trigger.Result
 	err = s.update(r.Context(), func(tx hookflow.Tx) error {
-		if err := lockUsers(tx, trackRefs(batch)); err != nil {
+		if err := lockUsers(tx, batch.Refs()); err != nil {
 			return err
 		}
 		res, err = s.enqueue.Track(tx, batch)
@@ -96,21 +96,6 @@ func lockUsers(tx hookflow.Tx, refs []hookflow.UserRef) error {
 		return nil
 	}
 	return l.LockUsers(refs)
-}
-
-// trackRefs lists the users a /users/track batch names.
-func trackRefs(b *intake.Batch) []hookflow.UserRef {
-	refs := make([]hookflow.UserRef, 0, len(b.Attributes)+len(b.Events)+len(b.Purchases))
-	for _, a := range b.Attributes {
-		refs = append(refs, a.Ref)
-	}
-	for _, e := range b.Events {
-		refs = append(refs, e.Ref)
-	}
-	for _, p := range b.Purchases {
-		refs = append(refs, p.Ref)
-	}
-	return refs
 }
 
 // sendRefs lists the users a send names.

@@ -33,6 +33,22 @@ type Batch struct {
 	present map[string]bool
 }
 
+// Refs lists the user of every item of b: attributes, then events, then
+// purchases, one entry an item.
+func (b *Batch) Refs() []hookflow.UserRef {
+	refs := make([]hookflow.UserRef, 0, len(b.Attributes)+len(b.Events)+len(b.Purchases))
+	for _, a := range b.Attributes {
+		refs = append(refs, a.Ref)
+	}
+	for _, e := range b.Events {
+		refs = append(refs, e.Ref)
+	}
+	for _, p := range b.Purchases {
+		refs = append(refs, p.Ref)
+	}
+	return refs
+}
+
 // ItemError is one entry of Braze's errors[] array: what was wrong with the
 // object at Index of InputArray ("attributes", "events" or "purchases").
 type ItemError struct {

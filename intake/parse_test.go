@@ -276,3 +276,23 @@ func TestParseTopLevelKeys(t *testing.T) {
 			len(b.Events), len(b.Purchases), len(b.Attributes))
 	}
 }
+
+func TestBatchRefsListsEveryItemsUser(t *testing.T) {
+	b, err := intake.Parse([]byte(`{
+		"purchases": [{"external_id": "p", "product_id": "x", "currency": "USD", "price": 1, "time": "2026-01-01T00:00:00Z"}],
+		"events": [{"external_id": "e1", "name": "n", "time": "2026-01-01T00:00:00Z"},
+		           {"email": "e2@example.com", "name": "n", "time": "2026-01-01T00:00:00Z"}],
+		"attributes": [{"user_alias": {"alias_name": "a", "alias_label": "l"}}]}`), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []hookflow.UserRef{
+		{Alias: &hookflow.Alias{Name: "a", Label: "l"}},
+		{ExternalID: "e1"},
+		{Email: "e2@example.com"},
+		{ExternalID: "p"},
+	}
+	if got := b.Refs(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Refs() = %+v, want %+v", got, want)
+	}
+}

@@ -34,7 +34,7 @@ func (e *errItem) Error() string { return e.msg }
 // transaction must roll back.
 func (e *Enqueuer) Track(tx hookflow.Tx, b *intake.Batch) (*Result, error) {
 	m := memo(tx)
-	if err := m.prefetch(batchRefs(b)); err != nil {
+	if err := m.prefetch(b.Refs()); err != nil {
 		return nil, fmt.Errorf("finding users: %w", err)
 	}
 	m.hold()
@@ -76,21 +76,6 @@ func (e *Enqueuer) Track(tx hookflow.Tx, b *intake.Batch) (*Result, error) {
 		}
 	}
 	return r, nil
-}
-
-// batchRefs lists the user of every item of b.
-func batchRefs(b *intake.Batch) []hookflow.UserRef {
-	refs := make([]hookflow.UserRef, 0, len(b.Attributes)+len(b.Events)+len(b.Purchases))
-	for _, a := range b.Attributes {
-		refs = append(refs, a.Ref)
-	}
-	for _, in := range b.Events {
-		refs = append(refs, in.Ref)
-	}
-	for _, in := range b.Purchases {
-		refs = append(refs, in.Ref)
-	}
-	return refs
 }
 
 // item sorts an item's outcome: processed, refused (recorded), or an error
