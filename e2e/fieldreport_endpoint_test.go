@@ -138,47 +138,46 @@ func TestFieldReportE3HugeIntake(t *testing.T) {
 // side, and returns the response.
 func frShortTrack(t *testing.T, sys *hookflowtest.System, body []byte, declared int) (int, []byte) {
 	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(sys.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	head := fmt.Sprintf("POST /users/track HTTP/1.1\r\nHost: hookflow\r\nAuthorization: Bearer %s\r\n"+
-		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", sys.Key, declared)
-	if _, err := conn.Write(append([]byte(head), body...)); err != nil {
+	conn, request := frRawTrack(t, sys, body, declared)
+	if _, err := conn.Write(request); err != nil {
 		t.Fatal(err)
 	}
 	conn.(*net.TCPConn).CloseWrite()
-
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("reading the response: %v", err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, data
+	return frReadResponse(t, conn)
 }
 
 // frLyingTrack POSTs body to /users/track over a raw connection, declaring
 // Content-Length: declared, and returns the first response.
 func frLyingTrack(t *testing.T, sys *hookflowtest.System, body []byte, declared int) (int, []byte) {
 	t.Helper()
+	conn, request := frRawTrack(t, sys, body, declared)
+	go func() {
+		// The server stops reading after the declared bytes; its closing
+		// the connection ends this write with an error, which is expected.
+		conn.Write(request)
+	}()
+	return frReadResponse(t, conn)
+}
+
+// frRawTrack dials the API, closed when the test ends, and returns the
+// connection with the bytes of a /users/track request carrying body under
+// a Content-Length of declared.
+func frRawTrack(t *testing.T, sys *hookflowtest.System, body []byte, declared int) (net.Conn, []byte) {
+	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(sys.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-
 	head := fmt.Sprintf("POST /users/track HTTP/1.1\r\nHost: hookflow\r\nAuthorization: Bearer %s\r\n"+
 		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", sys.Key, declared)
-	go func() {
-		// The server stops reading after the declared bytes; its closing
-		// the connection ends this write with an error, which is expected.
-		conn.Write(append([]byte(head), body...))
-	}()
+	return conn, append([]byte(head), body...)
+}
 
+// frReadResponse reads one response from conn.
+func frReadResponse(t *testing.T, conn net.Conn) (int, []byte) {
+	t.Helper()
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("reading the response: %v", err)
