@@ -39,7 +39,7 @@ func (t *tx) DeleteUser(id string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("deleting user %s: %w", id, hookflow.ErrNotFound)
 	}
-	_, err = t.q.ExecContext(t.ctx, `DELETE FROM events WHERE user_id = ?`, id)
+	_, err = t.q.ExecContext(t.ctx, `DELETE FROM events WHERE `+ofUser, id)
 	if err != nil {
 		return fmt.Errorf("deleting events of user %s: %w", id, mapErr(err))
 	}
@@ -58,11 +58,13 @@ func (t *tx) MergeUser(from, into string) error {
 		return fmt.Errorf("merging user %s into %s: %w", from, into, hookflow.ErrNotFound)
 	}
 
-	for _, table := range []string{"events", "deliveries"} {
-		_, err := t.q.ExecContext(t.ctx,
-			`UPDATE `+table+` SET user_id = ? WHERE user_id = ?`, into, from)
-		if err != nil {
-			return fmt.Errorf("merging %s of user %s into %s: %w", table, from, into, mapErr(err))
+	moves := []struct{ table, query string }{
+		{"events", `UPDATE events SET user_id = ? WHERE ` + ofUser},
+		{"deliveries", `UPDATE deliveries SET user_id = ? WHERE user_id = ?`},
+	}
+	for _, m := range moves {
+		if _, err := t.q.ExecContext(t.ctx, m.query, into, from); err != nil {
+			return fmt.Errorf("merging %s of user %s into %s: %w", m.table, from, into, mapErr(err))
 		}
 	}
 	return t.DeleteUser(from)

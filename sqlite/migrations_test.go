@@ -44,16 +44,17 @@ func eventsIndexes(t *testing.T, db *sql.DB) []string {
 	return names
 }
 
-// TestMigrateEventsByUser converts a database of the schema before
-// migration 6 that holds events, and back: the rows stay, the id index goes,
-// and the reads by user see the same events in the same order.
-func TestMigrateEventsByUser(t *testing.T) {
+// eventsAt makes a database at migration version, with the schema before
+// migration 6's users and events, and returns its path.
+func eventsAt(t *testing.T, version int64) string {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookflow.db")
 	db, err := openPool(path, true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer db.Close()
 	if _, err := migrator(t, db).UpTo(ctx, 5); err != nil {
 		t.Fatalf("migrating to 5: %v", err)
 	}
@@ -67,38 +68,95 @@ func TestMigrateEventsByUser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("inserting rows: %v", err)
 	}
-	db.Close()
-
-	s, err := Open(ctx, path, nil)
-	if err != nil {
-		t.Fatalf("Open (migrating to 6): %v", err)
+	if _, err := migrator(t, db).UpTo(ctx, version); err != nil {
+		t.Fatalf("migrating to %d: %v", version, err)
 	}
-	defer s.Close()
-	if got := eventsIndexes(t, s.write.DB); !slices.Equal(got, []string{"events_user_time"}) {
+	return path
+}
+
+// TestMigrateEventsByUser converts a database of the schema before
+// migration 6 that holds events to 6, and back: the rows stay in their
+// order, the id index goes, and so does the foreign key to users.
+func TestMigrateEventsByUser(t *testing.T) {
+	ctx := context.Background()
+	db, err := openPool(eventsAt(t, 6), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := eventsIndexes(t, db); !slices.Equal(got, []string{"events_user_time"}) {
 		t.Errorf("indexes of events after migration 6 = %v, want [events_user_time]", got)
 	}
-	checkEventIDs(t, s, "u1", "e3", "e2", "e1")
+	checkStoredIDs(t, db, "u1", "e2", "e3", "e1")
+	checkStoredIDs(t, db, "u2", "e4")
+	var fks int
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_foreign_key_list('events')`).Scan(&fks); err != nil || fks != 0 {
+		t.Errorf("foreign keys of events after migration 6 = %d, %v; want none", fks, err)
+	}
+
+	if _, err := migrator(t, db).DownTo(ctx, 5); err != nil {
+		t.Fatalf("migrating down to 5: %v", err)
+	}
+	if got := eventsIndexes(t, db); !slices.Equal(got, []string{"events_user_time", "sqlite_autoindex_events_1"}) {
+		t.Errorf("indexes of events after migrating down = %v, want the id index back", got)
+	}
+	checkStoredIDs(t, db, "u1", "e2", "e3", "e1")
+	checkStoredIDs(t, db, "u2", "e4")
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_foreign_key_list('events')`).Scan(&fks); err != nil || fks != 1 {
+		t.Errorf("foreign keys of events after migrating down = %d, %v; want the one to users", fks, err)
+	}
+}
+
+// TestMigrateEventsBySegment converts a database at migration 6 that holds
+// events to 7, and back: the rows keep their order as seq, the store reads
+// them by user through the segment index, and going down restores
+// events_user_time.
+func TestMigrateEventsBySegment(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, eventsAt(t, 6), nil)
+	if err != nil {
+		t.Fatalf("Open (migrating to 7): %v", err)
+	}
+	defer s.Close()
+	if got := eventsIndexes(t, s.write.DB); !slices.Equal(got, []string{"events_segment_user"}) {
+		t.Errorf("indexes of events after migration 7 = %v, want [events_segment_user]", got)
+	}
+	checkEventIDs(t, s, "u1", "e2", "e3", "e1")
 	checkEventIDs(t, s, "u2", "e4")
 	evs, err := s.ListEvents(ctx, "u1", 10)
 	if err != nil || evs[2].AppID != "app" || evs[2].Properties["level"] == nil || evs[2].ReceivedAt.IsZero() {
 		t.Errorf("ListEvents(u1) after migration: %+v, %v; want e1's columns kept", evs, err)
 	}
 
-	var fks int
-	if err := s.write.DB.QueryRow(`SELECT count(*) FROM pragma_foreign_key_list('events')`).Scan(&fks); err != nil || fks != 0 {
-		t.Errorf("foreign keys of events after migration 6 = %d, %v; want none", fks, err)
+	if _, err := migrator(t, s.write.DB).DownTo(ctx, 6); err != nil {
+		t.Fatalf("migrating down to 6: %v", err)
 	}
+	if got := eventsIndexes(t, s.write.DB); !slices.Equal(got, []string{"events_user_time"}) {
+		t.Errorf("indexes of events after migrating down = %v, want [events_user_time]", got)
+	}
+	checkStoredIDs(t, s.write.DB, "u1", "e2", "e3", "e1")
+	checkStoredIDs(t, s.write.DB, "u2", "e4")
+}
 
-	if _, err := migrator(t, s.write.DB).DownTo(ctx, 5); err != nil {
-		t.Fatalf("migrating down to 5: %v", err)
+// checkStoredIDs checks a user's event ids, by time and then newest stored
+// first, read with SQL that every version of the schema answers.
+func checkStoredIDs(t *testing.T, db *sql.DB, userID string, want ...string) {
+	t.Helper()
+	rows, err := db.Query(`SELECT id FROM events WHERE user_id = ? ORDER BY time DESC, rowid DESC`, userID)
+	if err != nil {
+		t.Fatalf("reading events of %s: %v", userID, err)
 	}
-	if got := eventsIndexes(t, s.write.DB); !slices.Equal(got, []string{"events_user_time", "sqlite_autoindex_events_1"}) {
-		t.Errorf("indexes of events after migrating down = %v, want the id index back", got)
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatalf("reading events of %s: %v", userID, err)
+		}
+		got = append(got, id)
 	}
-	checkEventIDs(t, s, "u1", "e3", "e2", "e1")
-	checkEventIDs(t, s, "u2", "e4")
-	if err := s.write.DB.QueryRow(`SELECT count(*) FROM pragma_foreign_key_list('events')`).Scan(&fks); err != nil || fks != 1 {
-		t.Errorf("foreign keys of events after migrating down = %d, %v; want the one to users", fks, err)
+	if !slices.Equal(got, want) {
+		t.Errorf("events of %s = %v, want %v", userID, got, want)
 	}
 }
 
