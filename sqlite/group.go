@@ -153,7 +153,7 @@ func (s *Store) beginGroup() (*writeTx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("beginning write: %w", mapErr(err))
 	}
-	return newWriteTx(begun, s.write), nil
+	return newWriteTx(begun, s.write, s.profiles), nil
 }
 
 // gather returns group and the calls waiting behind it, at most groupMax.
@@ -234,6 +234,8 @@ func (s *Store) runSaved(t *writeTx, c *call) error {
 		}
 		return nil
 	}
+	// What the call undoes may be in the profile cache.
+	t.profiles.reset()
 	if _, err := t.ExecContext(ctx, rollbackTo); err != nil {
 		return fmt.Errorf("rolling back to savepoint: %w", mapErr(err))
 	}

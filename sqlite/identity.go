@@ -9,6 +9,7 @@ import (
 // AddAlias gives the user one more alias. The user's row is touched first,
 // so an unknown user is ErrNotFound rather than a foreign-key failure.
 func (t *tx) AddAlias(userID string, a hookflow.Alias) error {
+	t.q.profiles.forget(userID, "")
 	res, err := t.q.ExecContext(t.ctx,
 		`UPDATE users SET updated_at = ? WHERE id = ?`, micros(now()), userID)
 	if err != nil {
@@ -32,6 +33,7 @@ func (t *tx) AddAlias(userID string, a hookflow.Alias) error {
 // either (migration 6: checking one cost every insert a lookup in users),
 // so their delete is here.
 func (t *tx) DeleteUser(id string) error {
+	t.q.profiles.forget(id, "")
 	res, err := t.q.ExecContext(t.ctx, `DELETE FROM users WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("deleting user %s: %w", id, mapErr(err))

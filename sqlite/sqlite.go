@@ -69,6 +69,8 @@ type Store struct {
 	write  *pool
 	read   *pool
 	logger *slog.Logger
+	// profiles is the writer's profile cache (profiles.go).
+	profiles *profileCache
 
 	// calls carries Update calls to the committer (group.go); closing
 	// ends it, and committed is closed once it has returned.
@@ -94,7 +96,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{write: newPool(write), logger: logger}
+	s := &Store{write: newPool(write), logger: logger, profiles: newProfileCache()}
 
 	// Migrate before opening the readers so the file is in WAL mode and
 	// has its schema by the time any reader connects.
@@ -203,7 +205,7 @@ func (s *Store) inWrite(ctx context.Context, fn func(*writeTx) error) error {
 	if err != nil {
 		return fmt.Errorf("beginning write: %w", mapErr(err))
 	}
-	t := newWriteTx(begun, s.write)
+	t := newWriteTx(begun, s.write, s.profiles)
 	defer func() { s.write.prepare(ctx, t.missed) }()
 
 	if err := fn(t); err != nil {

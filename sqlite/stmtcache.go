@@ -138,14 +138,34 @@ func (p *pool) Close() error {
 type writeTx struct {
 	*sql.Tx
 	pool *pool
+	// profiles is the writer's profile cache (profiles.go), which a
+	// rollback resets.
+	profiles *profileCache
 
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt
 	missed []string
 }
 
-func newWriteTx(t *sql.Tx, p *pool) *writeTx {
-	return &writeTx{Tx: t, pool: p, stmts: make(map[string]*sql.Stmt)}
+func newWriteTx(t *sql.Tx, p *pool, profiles *profileCache) *writeTx {
+	return &writeTx{Tx: t, pool: p, profiles: profiles, stmts: make(map[string]*sql.Stmt)}
+}
+
+// Commit commits the transaction. A commit that fails rolls back, and the
+// profile cache may hold what it undid.
+func (t *writeTx) Commit() error {
+	err := t.Tx.Commit()
+	if err != nil {
+		t.profiles.reset()
+	}
+	return err
+}
+
+// Rollback rolls the transaction back and resets the profile cache, which
+// may hold what it undid.
+func (t *writeTx) Rollback() error {
+	t.profiles.reset()
+	return t.Tx.Rollback()
 }
 
 // stmt returns the transaction's statement for query.

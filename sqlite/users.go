@@ -101,15 +101,22 @@ func (s *Store) GetUsers(ctx context.Context, ids []string) (map[string]*hookflo
 // FindUsersByExternalID reads the profiles with the given external ids,
 // with their aliases, keyed by external id, in two queries per
 // getUsersChunk distinct ids.
+// The writer's profile cache answers for the profiles it keeps (profiles.go).
 func (t *tx) FindUsersByExternalID(ids []string) (map[string]*hookflow.User, error) {
-	byID, err := readUsers(t.ctx, t.q, `u.external_id`, ids)
+	users, missing := t.q.profiles.find(ids)
+	if len(missing) == 0 {
+		return users, nil
+	}
+	byID, err := readUsers(t.ctx, t.q, `u.external_id`, missing)
 	if err != nil {
 		return nil, err
 	}
-	users := make(map[string]*hookflow.User, len(byID))
+	read := make(map[string]*hookflow.User, len(byID))
 	for _, u := range byID {
+		read[u.ExternalID] = u
 		users[u.ExternalID] = u
 	}
+	t.q.profiles.keep(read)
 	return users, nil
 }
 
@@ -223,6 +230,7 @@ func (t *tx) InsertUser(u *hookflow.User) error {
 		return err
 	}
 
+	t.q.profiles.forget(u.ID, u.ExternalID)
 	_, err = t.q.ExecContext(t.ctx,
 		`INSERT INTO users (id, external_id, attributes, created_at, updated_at)
 		 VALUES (?, ?, ?, ?, ?)`,
@@ -244,6 +252,7 @@ func (t *tx) UpdateUser(u *hookflow.User) error {
 		return err
 	}
 
+	t.q.profiles.forget(u.ID, u.ExternalID)
 	res, err := t.q.ExecContext(t.ctx,
 		`UPDATE users SET external_id = ?, attributes = ?, updated_at = ? WHERE id = ?`,
 		nullString(u.ExternalID), attrs, micros(u.UpdatedAt), u.ID)
