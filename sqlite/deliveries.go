@@ -14,40 +14,89 @@ import (
 	"github.com/hookflow/hookflow"
 )
 
-const deliveryColumns = `id, origin, campaign_id, dispatch_id, send_id, user_id,
-	external_id, state, payload, request_method, request_url, request_headers,
-	request_body, attempts, due_at, lease_until, last_status, last_error,
-	abort_reason, first_attempt_at, created_at, updated_at`
+// A delivery is two rows: its row in deliveries, which the queue updates
+// (claim, render, outcome), and its content in delivery_content, written
+// once at enqueue (the payload) and once at render (the request). Keeping
+// the content apart keeps the queue's rewrites small (migration 8).
 
+// stateColumns are the columns of deliveries, and contentColumns those of
+// delivery_content after its key.
+const (
+	stateColumns = `id, origin, campaign_id, dispatch_id, send_id, user_id,
+	external_id, state, attempts, due_at, lease_until, last_status, last_error,
+	abort_reason, first_attempt_at, created_at, updated_at`
+	contentColumns = `payload, request_method, request_url, request_headers, request_body`
+)
+
+// deliveryColumns read whole deliveries from withContent. The two tables
+// name no column alike, so conditions on deliveries need no prefix.
+const (
+	deliveryColumns = stateColumns + `, ` + contentColumns
+	withContent     = `deliveries LEFT JOIN delivery_content
+		ON delivery_content.delivery_id = deliveries.id`
+)
+
+// stateRow is a row of deliveries as scanned.
+type stateRow struct {
+	d                                   hookflow.Delivery
+	campaign                            sql.NullString
+	due, lease, first, created, updated int64
+}
+
+func (r *stateRow) dest() []any {
+	d := &r.d
+	return []any{&d.ID, &d.Origin, &r.campaign, &d.DispatchID, &d.SendID, &d.UserID,
+		&d.ExternalID, &d.State, &d.Attempts, &r.due, &r.lease, &d.LastStatus, &d.LastError,
+		&d.AbortReason, &r.first, &r.created, &r.updated}
+}
+
+func (r *stateRow) delivery() *hookflow.Delivery {
+	d := r.d
+	d.CampaignID = r.campaign.String
+	d.DueAt, d.LeaseUntil, d.FirstAttemptAt = fromMicros(r.due), fromMicros(r.lease), fromMicros(r.first)
+	d.CreatedAt, d.UpdatedAt = fromMicros(r.created), fromMicros(r.updated)
+	return &d
+}
+
+// contentRow is a row of delivery_content as scanned; all NULL when a
+// delivery has none.
+type contentRow struct {
+	payload, method, url, headers sql.NullString
+	body                          []byte
+}
+
+func (r *contentRow) dest() []any {
+	return []any{&r.payload, &r.method, &r.url, &r.headers, &r.body}
+}
+
+// fill decodes the content into d.
+func (r *contentRow) fill(d *hookflow.Delivery) error {
+	if r.payload.Valid {
+		if err := decodeText(r.payload.String, &d.Payload); err != nil {
+			return fmt.Errorf("decoding payload of delivery %s: %w", d.ID, err)
+		}
+	}
+	if r.method.Valid {
+		d.Request = &hookflow.Request{Method: r.method.String, URL: r.url.String}
+		if len(r.body) > 0 {
+			d.Request.Body = r.body
+		}
+		if err := decodeJSON(r.headers, &d.Request.Headers); err != nil {
+			return fmt.Errorf("decoding request of delivery %s: %w", d.ID, err)
+		}
+	}
+	return nil
+}
+
+// scanDelivery scans a row of deliveryColumns.
 func scanDelivery(r scanner) (*hookflow.Delivery, error) {
-	var d hookflow.Delivery
-	var campaign, method, url, headers sql.NullString
-	var payload string
-	var body []byte
-	var due, lease, first, created, updated int64
-	err := r.Scan(&d.ID, &d.Origin, &campaign, &d.DispatchID, &d.SendID, &d.UserID,
-		&d.ExternalID, &d.State, &payload, &method, &url, &headers,
-		&body, &d.Attempts, &due, &lease, &d.LastStatus, &d.LastError,
-		&d.AbortReason, &first, &created, &updated)
-	if err != nil {
+	var st stateRow
+	var c contentRow
+	if err := r.Scan(append(st.dest(), c.dest()...)...); err != nil {
 		return nil, err
 	}
-	d.CampaignID = campaign.String
-	d.DueAt, d.LeaseUntil, d.FirstAttemptAt = fromMicros(due), fromMicros(lease), fromMicros(first)
-	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
-	if err := decodeText(payload, &d.Payload); err != nil {
-		return nil, fmt.Errorf("decoding payload of delivery %s: %w", d.ID, err)
-	}
-	if method.Valid {
-		d.Request = &hookflow.Request{Method: method.String, URL: url.String}
-		if len(body) > 0 {
-			d.Request.Body = body
-		}
-		if err := decodeJSON(headers, &d.Request.Headers); err != nil {
-			return nil, fmt.Errorf("decoding request of delivery %s: %w", d.ID, err)
-		}
-	}
-	return &d, nil
+	d := st.delivery()
+	return d, c.fill(d)
 }
 
 func collectDeliveries(rows *sql.Rows) ([]*hookflow.Delivery, error) {
@@ -68,18 +117,23 @@ func collectDeliveries(rows *sql.Rows) ([]*hookflow.Delivery, error) {
 // so listing by ID is listing by age), State pending, CreatedAt now,
 // UpdatedAt CreatedAt.
 func (t *tx) Enqueue(ds []*hookflow.Delivery) error {
-	rows := make([][]any, len(ds))
+	states := make([][]any, len(ds))
+	contents := make([][]any, len(ds))
 	for i, d := range ds {
 		fillDelivery(d)
-		args, err := deliveryArgs(d)
-		if err != nil {
+		var err error
+		if states[i], contents[i], err = deliveryArgs(d); err != nil {
 			return err
 		}
-		rows[i] = args
 	}
 	_, err := execRows(t.ctx, t.q, func(n int) string {
-		return `INSERT INTO deliveries (` + deliveryColumns + `) VALUES ` + values(n, 22)
-	}, rows)
+		return `INSERT INTO deliveries (` + stateColumns + `) VALUES ` + values(n, 17)
+	}, states)
+	if err == nil {
+		_, err = execRows(t.ctx, t.q, func(n int) string {
+			return `INSERT INTO delivery_content (delivery_id, ` + contentColumns + `) VALUES ` + values(n, 6)
+		}, contents)
+	}
 	if err != nil {
 		return fmt.Errorf("enqueueing deliveries: %w", mapErr(err))
 	}
@@ -101,21 +155,22 @@ func fillDelivery(d *hookflow.Delivery) {
 	}
 }
 
-// deliveryArgs are the values of every column of d, in deliveryColumns order.
-func deliveryArgs(d *hookflow.Delivery) ([]any, error) {
+// deliveryArgs are the values of d's columns: its row of deliveries, in
+// stateColumns order, and of delivery_content, its key first.
+func deliveryArgs(d *hookflow.Delivery) (state, content []any, err error) {
 	payload, err := json.Marshal(d.Payload)
 	if err != nil {
-		return nil, fmt.Errorf("encoding payload of delivery %s: %w", d.ID, err)
+		return nil, nil, fmt.Errorf("encoding payload of delivery %s: %w", d.ID, err)
 	}
 	method, url, headers, body, err := requestArgs(d.Request)
 	if err != nil {
-		return nil, fmt.Errorf("encoding request of delivery %s: %w", d.ID, err)
+		return nil, nil, fmt.Errorf("encoding request of delivery %s: %w", d.ID, err)
 	}
-	return []any{d.ID, d.Origin, nullString(d.CampaignID), d.DispatchID, d.SendID,
-		d.UserID, d.ExternalID, d.State, string(payload), method, url, headers, body,
-		d.Attempts, micros(d.DueAt), micros(d.LeaseUntil), d.LastStatus, d.LastError,
-		d.AbortReason, micros(d.FirstAttemptAt), micros(d.CreatedAt),
-		micros(d.UpdatedAt)}, nil
+	state = []any{d.ID, d.Origin, nullString(d.CampaignID), d.DispatchID, d.SendID,
+		d.UserID, d.ExternalID, d.State, d.Attempts, micros(d.DueAt), micros(d.LeaseUntil),
+		d.LastStatus, d.LastError, d.AbortReason, micros(d.FirstAttemptAt),
+		micros(d.CreatedAt), micros(d.UpdatedAt)}
+	return state, []any{d.ID, string(payload), method, url, headers, body}, nil
 }
 
 // requestArgs splits a request into its columns. The body goes to a BLOB
@@ -150,7 +205,11 @@ func (s *Store) Claim(ctx context.Context, at time.Time, limit int,
 	if limit <= 0 {
 		return nil, nil
 	}
-	return claim(ctx, s.write, at, limit, lease)
+	ds, err := claim(ctx, s.write, at, limit, lease)
+	if err != nil {
+		return nil, err
+	}
+	return ds, s.readContent(ctx, ds)
 }
 
 // claimSQL is the statement of Claim; see there.
@@ -164,10 +223,13 @@ const claimSQL = `UPDATE deliveries
 				SELECT id, due_at FROM (SELECT id, due_at FROM deliveries
 					WHERE state = 'sending' AND lease_until <= ? ORDER BY lease_until LIMIT ? + 0)
 			) ORDER BY due_at LIMIT ? + 0)
-		RETURNING ` + deliveryColumns
+		RETURNING ` + stateColumns
 
 // claim runs claimSQL in q and returns the claimed deliveries, oldest due
-// first.
+// first, without their content: readContent reads it once the write is
+// over, on the read pool, so the writer spends no time on it. A claimed
+// delivery's content does not change under it: its payload never does,
+// and its request is stored by the sender that holds its lease.
 func claim(ctx context.Context, q querier, at time.Time, limit int,
 	lease time.Duration) ([]*hookflow.Delivery, error) {
 	nowUS := micros(at)
@@ -176,8 +238,16 @@ func claim(ctx context.Context, q querier, at time.Time, limit int,
 	if err != nil {
 		return nil, fmt.Errorf("claiming deliveries: %w", mapErr(err))
 	}
-	ds, err := collectDeliveries(rows)
-	if err != nil {
+	defer rows.Close()
+	var ds []*hookflow.Delivery
+	for rows.Next() {
+		var st stateRow
+		if err := rows.Scan(st.dest()...); err != nil {
+			return nil, fmt.Errorf("claiming deliveries: %w", mapErr(err))
+		}
+		ds = append(ds, st.delivery())
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claiming deliveries: %w", mapErr(err))
 	}
 
@@ -191,16 +261,54 @@ func claim(ctx context.Context, q querier, at time.Time, limit int,
 	return ds, nil
 }
 
+// readContent reads and decodes the content of ds from the read pool, in
+// one query per inListChunk deliveries.
+func (s *Store) readContent(ctx context.Context, ds []*hookflow.Delivery) error {
+	byID := make(map[string]*hookflow.Delivery, len(ds))
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		byID[d.ID], ids[i] = d, d.ID
+	}
+	slices.Sort(ids)
+	for chunk := range slices.Chunk(ids, inListChunk) {
+		if err := s.readContentChunk(ctx, chunk, byID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) readContentChunk(ctx context.Context, ids []string, byID map[string]*hookflow.Delivery) error {
+	marks, args := inList(ids)
+	rows, err := s.read.QueryContext(ctx, `SELECT delivery_id, `+contentColumns+`
+		FROM delivery_content WHERE delivery_id IN (`+marks+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("reading content of claimed deliveries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var c contentRow
+		if err := rows.Scan(append([]any{&id}, c.dest()...)...); err != nil {
+			return fmt.Errorf("reading content of claimed deliveries: %w", err)
+		}
+		if err := c.fill(byID[id]); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // SaveRendered stores rendering outcomes in one transaction: a request keeps
 // its delivery sending, an abort ends it aborted, an error ends it failed.
 // ErrNotFound, and nothing stored, if a delivery does not exist.
 func (s *Store) SaveRendered(ctx context.Context, at time.Time, results []hookflow.RenderResult) error {
-	rows, err := renderRows(results, at)
-	if err != nil || len(rows) == 0 {
+	r, err := renderRows(results, at)
+	if err != nil || len(r.states) == 0 {
 		return err
 	}
 	return s.inWrite(ctx, func(t *writeTx) error {
-		return saveRendered(ctx, t, rows)
+		return saveRendered(ctx, t, r)
 	})
 }
 
@@ -209,7 +317,7 @@ func (s *Store) SaveRendered(ctx context.Context, at time.Time, results []hookfl
 // transaction.
 func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.QueueWrite,
 	limit int, lease time.Duration) ([]*hookflow.Delivery, error) {
-	rows, err := renderRows(w.Rendered, at)
+	r, err := renderRows(w.Rendered, at)
 	if err != nil {
 		return nil, err
 	}
@@ -224,10 +332,8 @@ func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.Queue
 				return err
 			}
 		}
-		if len(rows) > 0 {
-			if err := saveRendered(ctx, t, rows); err != nil {
-				return err
-			}
+		if err := saveRendered(ctx, t, r); err != nil {
+			return err
 		}
 		if limit <= 0 {
 			return nil
@@ -239,30 +345,40 @@ func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.Queue
 	if err != nil {
 		return nil, err
 	}
-	return ds, nil
+	return ds, s.readContent(ctx, ds)
 }
 
-// renderRows are the rows of saveRenderedSQL for results.
-func renderRows(results []hookflow.RenderResult, at time.Time) ([][]any, error) {
-	rows := make([][]any, len(results))
-	for i, r := range results {
-		row, err := renderRow(r, micros(at))
+// renders are rendering outcomes as rows: of renderStateSQL, one per
+// outcome, and of renderRequestSQL, one per rendered request.
+type renders struct {
+	states, requests [][]any
+}
+
+func renderRows(results []hookflow.RenderResult, at time.Time) (renders, error) {
+	var r renders
+	for _, res := range results {
+		state, request, err := renderRow(res, micros(at))
 		if err != nil {
-			return nil, err
+			return renders{}, err
 		}
-		rows[i] = row
+		r.states = append(r.states, state)
+		if request != nil {
+			r.requests = append(r.requests, request)
+		}
 	}
-	return rows, nil
+	return r, nil
 }
 
-// saveRendered runs saveRenderedSQL over rows in t; ErrNotFound if a
-// delivery does not exist.
-func saveRendered(ctx context.Context, t *writeTx, rows [][]any) error {
-	ids := make(map[any]bool, len(rows))
-	for _, r := range rows {
-		ids[r[0]] = true
+// saveRendered stores r in t; ErrNotFound if a delivery does not exist.
+func saveRendered(ctx context.Context, t *writeTx, r renders) error {
+	if len(r.states) == 0 {
+		return nil
 	}
-	n, err := execRows(ctx, t, saveRenderedSQL, rows)
+	ids := make(map[any]bool, len(r.states))
+	for _, row := range r.states {
+		ids[row[0]] = true
+	}
+	n, err := execRows(ctx, t, renderStateSQL, r.states)
 	if err != nil {
 		return fmt.Errorf("saving rendered deliveries: %w", mapErr(err))
 	}
@@ -270,43 +386,49 @@ func saveRendered(ctx context.Context, t *writeTx, rows [][]any) error {
 		return fmt.Errorf("saving rendered deliveries: %d of %d: %w",
 			int64(len(ids))-n, len(ids), hookflow.ErrNotFound)
 	}
+	if _, err := execRows(ctx, t, renderRequestSQL, r.requests); err != nil {
+		return fmt.Errorf("saving rendered requests: %w", mapErr(err))
+	}
 	return nil
 }
 
-// saveRenderedSQL updates n deliveries from rows made by renderRow. A NULL
-// state keeps the delivery sending with its new request; otherwise the
-// delivery ends in that state and its lease is released.
-func saveRenderedSQL(n int) string {
+// renderStateSQL updates n deliveries from the state rows of renderRow. A
+// NULL state keeps the delivery sending; otherwise the delivery ends in
+// that state and its lease is released.
+func renderStateSQL(n int) string {
 	return `UPDATE deliveries SET
 		state = COALESCE(v.column2, deliveries.state),
 		abort_reason = COALESCE(v.column3, deliveries.abort_reason),
 		last_error = COALESCE(v.column4, deliveries.last_error),
-		request_method = CASE WHEN v.column5 THEN v.column6 ELSE request_method END,
-		request_url = CASE WHEN v.column5 THEN v.column7 ELSE request_url END,
-		request_headers = CASE WHEN v.column5 THEN v.column8 ELSE request_headers END,
-		request_body = CASE WHEN v.column5 THEN v.column9 ELSE request_body END,
 		lease_until = CASE WHEN v.column2 IS NULL THEN lease_until ELSE 0 END,
-		updated_at = v.column10
-		FROM (VALUES ` + values(n, 10) + `) AS v WHERE deliveries.id = v.column1`
+		updated_at = v.column5
+		FROM (VALUES ` + values(n, 5) + `) AS v WHERE deliveries.id = v.column1`
 }
 
-// renderRow is one row of saveRenderedSQL.
-func renderRow(r hookflow.RenderResult, at int64) ([]any, error) {
+// renderRequestSQL stores n rendered requests from the request rows of
+// renderRow.
+func renderRequestSQL(n int) string {
+	return `UPDATE delivery_content SET request_method = v.column2,
+		request_url = v.column3, request_headers = v.column4, request_body = v.column5
+		FROM (VALUES ` + values(n, 5) + `) AS v WHERE delivery_content.delivery_id = v.column1`
+}
+
+// renderRow is the row of renderStateSQL for r and, when r rendered a
+// request, its row of renderRequestSQL.
+func renderRow(r hookflow.RenderResult, at int64) (state, request []any, err error) {
 	switch {
 	case r.AbortReason != "":
-		return []any{r.DeliveryID, hookflow.StateAborted, r.AbortReason, nil,
-			false, nil, nil, nil, nil, at}, nil
+		return []any{r.DeliveryID, hookflow.StateAborted, r.AbortReason, nil, at}, nil, nil
 	case r.Error != "":
-		return []any{r.DeliveryID, hookflow.StateFailed, nil, r.Error,
-			false, nil, nil, nil, nil, at}, nil
+		return []any{r.DeliveryID, hookflow.StateFailed, nil, r.Error, at}, nil, nil
 	case r.Request != nil:
 		method, url, headers, body, err := requestArgs(r.Request)
 		if err != nil {
-			return nil, fmt.Errorf("encoding request of delivery %s: %w", r.DeliveryID, err)
+			return nil, nil, fmt.Errorf("encoding request of delivery %s: %w", r.DeliveryID, err)
 		}
-		return []any{r.DeliveryID, nil, nil, nil, true, method, url, headers, body, at}, nil
+		return []any{r.DeliveryID, nil, nil, nil, at}, []any{r.DeliveryID, method, url, headers, body}, nil
 	}
-	return nil, fmt.Errorf("saving render of delivery %s: %w", r.DeliveryID,
+	return nil, nil, fmt.Errorf("saving render of delivery %s: %w", r.DeliveryID,
 		hookflow.Invalid("", "render result has no request, abort or error"))
 }
 

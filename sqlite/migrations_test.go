@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/hookflow/hookflow"
 )
 
 // migrator returns a goose provider of the embedded migrations on db.
@@ -172,5 +174,61 @@ func checkEventIDs(t *testing.T, s *Store, userID string, want ...string) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("ListEvents(%s) ids = %v, want %v", userID, got, want)
+	}
+}
+
+// TestMigrateDeliveryContent converts a database at migration 7 holding a
+// rendered delivery and an unrendered one to 8, and back: the payloads and
+// requests move to delivery_content and the store reads them as before.
+func TestMigrateDeliveryContent(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookflow.db")
+	db, err := openPool(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrator(t, db).UpTo(ctx, 7); err != nil {
+		t.Fatalf("migrating to 7: %v", err)
+	}
+	_, err = db.Exec(`INSERT INTO deliveries (id, origin, campaign_id, user_id, state, payload,
+		request_method, request_url, request_headers, request_body, due_at, created_at, updated_at)
+		VALUES ('d1', 'campaign', 'c1', 'u1', 'sending', '{"trigger_properties":{"coupon":"X"}}',
+		        'POST', 'https://example.com/h', '[{"Name":"X-A","Value":"1"}]', X'7B7D', 1, 1, 1),
+		       ('d2', 'campaign', 'c1', 'u2', 'pending', '{}', NULL, NULL, NULL, NULL, 1, 1, 1)`)
+	if err != nil {
+		t.Fatalf("inserting rows: %v", err)
+	}
+	db.Close()
+
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("Open (migrating to 8): %v", err)
+	}
+	defer s.Close()
+	check := func(when string) {
+		t.Helper()
+		d, _, err := s.GetDelivery(ctx, "d1")
+		if err != nil {
+			t.Fatalf("%s: GetDelivery(d1): %v", when, err)
+		}
+		if d.Payload.TriggerProperties["coupon"] != "X" || d.Request == nil ||
+			d.Request.URL != "https://example.com/h" || string(d.Request.Body) != "{}" ||
+			len(d.Request.Headers) != 1 || d.Request.Headers[0].Value != "1" {
+			t.Errorf("%s: d1 = payload %+v, request %+v; want its payload and request kept", when, d.Payload, d.Request)
+		}
+		d, _, err = s.GetDelivery(ctx, "d2")
+		if err != nil || d.Request != nil || d.State != hookflow.StatePending {
+			t.Errorf("%s: d2 = %+v, %v; want pending, no request", when, d, err)
+		}
+	}
+	check("after migration 8")
+
+	if _, err := migrator(t, s.write.DB).DownTo(ctx, 7); err != nil {
+		t.Fatalf("migrating down to 7: %v", err)
+	}
+	var payload, url string
+	err = s.write.DB.QueryRow(`SELECT payload, request_url FROM deliveries WHERE id = 'd1'`).Scan(&payload, &url)
+	if err != nil || payload != `{"trigger_properties":{"coupon":"X"}}` || url != "https://example.com/h" {
+		t.Errorf("d1 after migrating down = %q, %q, %v; want its columns back", payload, url, err)
 	}
 }

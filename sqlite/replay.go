@@ -54,7 +54,7 @@ func (s *Store) Replay(ctx context.Context, f hookflow.ReplayFilter, now time.Ti
 // match "example.com" inside "notexample.com".
 func replayable(ctx context.Context, t *writeTx, f hookflow.ReplayFilter) ([]string, error) {
 	where, args := replayWhere(f)
-	rows, err := t.QueryContext(ctx, `SELECT id, request_url FROM deliveries
+	rows, err := t.QueryContext(ctx, `SELECT id, request_url FROM `+withContent+`
 		WHERE `+strings.Join(where, ` AND `)+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("selecting deliveries to replay: %w", mapErr(err))

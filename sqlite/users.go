@@ -86,13 +86,13 @@ func scanUser(r scanner) (*hookflow.User, error) {
 	return &u, nil
 }
 
-// getUsersChunk is how many keys one statement of readUsers binds: it keeps
-// each statement well under SQLite's limit on bound parameters. A power of
-// two, see inList.
-const getUsersChunk = 512
+// inListChunk is how many keys one statement of readUsers (or readContent)
+// binds: it keeps each statement well under SQLite's limit on bound
+// parameters. A power of two, see inList.
+const inListChunk = 512
 
 // GetUsers reads the profiles with the given braze ids, with their aliases,
-// in two queries per getUsersChunk distinct ids. Unknown ids are absent from
+// in two queries per inListChunk distinct ids. Unknown ids are absent from
 // the map.
 func (s *Store) GetUsers(ctx context.Context, ids []string) (map[string]*hookflow.User, error) {
 	return readUsers(ctx, s.read, `u.id`, ids)
@@ -100,7 +100,7 @@ func (s *Store) GetUsers(ctx context.Context, ids []string) (map[string]*hookflo
 
 // FindUsersByExternalID reads the profiles with the given external ids,
 // with their aliases, keyed by external id, in two queries per
-// getUsersChunk distinct ids.
+// inListChunk distinct ids.
 // The writer's profile cache answers for the profiles it keeps (profiles.go).
 func (t *tx) FindUsersByExternalID(ids []string) (map[string]*hookflow.User, error) {
 	users, missing := t.q.profiles.find(ids)
@@ -125,7 +125,7 @@ func (t *tx) FindUsersByExternalID(ids []string) (map[string]*hookflow.User, err
 func readUsers(ctx context.Context, q querier, column string, keys []string) (map[string]*hookflow.User, error) {
 	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
 	users := make(map[string]*hookflow.User, len(keys))
-	for chunk := range slices.Chunk(keys, getUsersChunk) {
+	for chunk := range slices.Chunk(keys, inListChunk) {
 		if err := readUserChunk(ctx, q, column, chunk, users); err != nil {
 			return nil, err
 		}
