@@ -167,18 +167,26 @@ func (s *Sender) Run(ctx context.Context) error {
 // loop claims, renders and dispatches. A batch rendered in one round is
 // stored with the next round's claim, in one write, and sent once that
 // write is done: under intake load every write waits for the writer, and
-// one write a batch instead of two doubled what the sender got out.
+// one write a batch instead of two doubled what the sender got out. The
+// rendering itself runs beside the loop (see renderer), so that write and
+// the next batch's rendering overlap.
 func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 	var held prepared // rendered, to store with the next claim
+	var r renderer    // the batch being rendered, if any
 	defer func() {
 		s.release(ctx, held)
+		s.release(ctx, r.wait())
 		s.releaseWaiting(ctx)
 	}()
 	for ctx.Err() == nil {
 		s.runWaiting(ctx, inflight)
-		limit := s.claimLimit(len(held.fresh))
+		limit := s.claimLimit(len(held.fresh) + r.n)
 		if limit == 0 && held.empty() {
-			s.waitForRoom(ctx)
+			if r.active() {
+				held, _ = s.collect(ctx, r.wait(), inflight)
+			} else {
+				s.waitForRoom(ctx)
+			}
 			continue
 		}
 
@@ -207,8 +215,13 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 		s.stored(held.results)
 		sentBack := s.dispatch(ctx, held.fresh, inflight)
 		held = prepared{}
+		if r.active() {
+			var back bool
+			held, back = s.collect(ctx, r.wait(), inflight)
+			sentBack = sentBack || back
+		}
 		if len(batch) == 0 {
-			if limit > 0 {
+			if limit > 0 && held.empty() {
 				s.idle(ctx)
 			}
 			continue
@@ -220,11 +233,7 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 		if batch = s.pace(ctx, lookup, batch); len(batch) == 0 {
 			continue
 		}
-		next := s.prepare(ctx, lookup, batch)
-		if s.dispatch(ctx, next.now, inflight) {
-			sentBack = true
-		}
-		held = prepared{fresh: next.fresh, results: next.results}
+		r.start(len(batch), func() prepared { return s.prepare(ctx, lookup, batch) })
 		s.sizeClaims(sentBack, full)
 		if sentBack && held.empty() {
 			// Some went back because their host is at its limit. Claiming
@@ -235,13 +244,50 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 	}
 }
 
+// renderer prepares one claimed batch at a time beside the loop. While it
+// renders, the loop stores the batch before and claims the next, so the
+// writer and the renderer work at once instead of in turn: at one fast
+// host the sender spent as long rendering as writing.
+type renderer struct {
+	n    int // deliveries being prepared
+	done chan prepared
+}
+
+// start prepares n deliveries with prepare, beside the caller.
+func (r *renderer) start(n int, prepare func() prepared) {
+	r.n, r.done = n, make(chan prepared, 1)
+	go func() { r.done <- prepare() }()
+}
+
+func (r *renderer) active() bool { return r.done != nil }
+
+// wait returns the prepared batch once it is ready; nothing when none was
+// started.
+func (r *renderer) wait() prepared {
+	if r.done == nil {
+		return prepared{}
+	}
+	p := <-r.done
+	r.n, r.done = 0, nil
+	return p
+}
+
+// collect dispatches the deliveries of p whose requests were stored before,
+// and returns the rest of p, to be stored with the next claim. It reports
+// whether a delivery went back for its host being busy.
+func (s *Sender) collect(ctx context.Context, p prepared, inflight *sync.WaitGroup) (prepared, bool) {
+	sentBack := s.dispatch(ctx, p.now, inflight)
+	return prepared{fresh: p.fresh, results: p.results}, sentBack
+}
+
 // claimLimit is how many deliveries the next claim may take, pending of
 // them already rendered and about to take a slot. Waiting deliveries count
 // against the slots too: they were claimed and will take one, and
 // claiming more than can start only sends the surplus back to the queue.
 func (s *Sender) claimLimit(pending int) int {
-	free := cap(s.slots) - len(s.slots) - s.waits.count - pending
-	if free <= 0 || s.waits.count > 0 && free < s.opts.BatchSize/4 {
+	waiting := s.waits.waiters()
+	free := cap(s.slots) - len(s.slots) - waiting - pending
+	if free <= 0 || waiting > 0 && free < s.opts.BatchSize/4 {
 		return 0
 	}
 	return min(free, s.opts.BatchSize, s.claimCap)
@@ -262,14 +308,18 @@ func (s *Sender) sizeClaims(sentBack, full bool) {
 	}
 }
 
-// release hands the deliveries of a batch rendered but not stored back to
-// the queue, due now, so a failed write or a shutdown does not leave them
-// claimed until their leases expire. Nothing of them was sent.
+// release hands the deliveries of a batch rendered but not stored, or not
+// sent, back to the queue, due now, so a failed write or a shutdown does
+// not leave them claimed until their leases expire. Nothing of them was
+// sent.
 func (s *Sender) release(ctx context.Context, p prepared) {
 	now := s.clock.Now()
-	ds := make([]hookflow.Deferral, len(p.results))
-	for i, r := range p.results {
-		ds[i] = hookflow.Deferral{DeliveryID: r.DeliveryID, DueAt: now}
+	ds := make([]hookflow.Deferral, 0, len(p.results)+len(p.now))
+	for _, r := range p.results {
+		ds = append(ds, hookflow.Deferral{DeliveryID: r.DeliveryID, DueAt: now})
+	}
+	for _, o := range p.now {
+		ds = append(ds, hookflow.Deferral{DeliveryID: o.ID, DueAt: now})
 	}
 	s.deferAll(ctx, now, ds)
 }
@@ -315,8 +365,11 @@ func (s *Sender) route(d outgoing, release func(hostgate.Outcome), hold hostgate
 		go func() {
 			defer inflight.Done()
 			defer func() { <-s.slots }()
-			s.attempt(d, release)
-			// A slot of this host is free: a delivery waiting for it can go.
+			for ok := true; ok; d, release, ok = s.next(hostOf(d.Request.URL)) {
+				s.attempt(d, release)
+			}
+			// A slot is free: the loop may claim, or start a waiter the
+			// gate held back.
 			s.Wake()
 		}()
 	case hostgate.HoldBusy:
@@ -415,7 +468,7 @@ func (s *Sender) logAttempt(d *hookflow.Delivery, a hookflow.Attempt, state stri
 // whichever comes first.
 func (s *Sender) idle(ctx context.Context) {
 	wait := s.opts.PollInterval
-	if s.waits.count > 0 {
+	if s.waits.waiters() > 0 {
 		// Waiting deliveries start when a slot of their host frees (a
 		// wake-up) and must not outstay maxWait.
 		wait = min(wait, maxWait/4)

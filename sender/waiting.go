@@ -10,7 +10,11 @@ import (
 )
 
 // A delivery whose host is at its limit waits in memory for a slot of that
-// host, and starts the moment an attempt to the host ends. Sending it back
+// host, and starts the moment an attempt to the host ends: the goroutine of
+// that attempt takes it (next), with the slot it holds, rather than leave
+// the host a slot short until the loop comes round. At one fast host, the
+// loop's round (a write, then rendering a batch) took as long as several
+// attempts, so the host's slots stood idle most of the time. Sending it back
 // to the queue instead cost a claim and a deferral per delivery and
 // capped a busy host at one batch of slots per loop (1,500 webhooks/s to
 // one fast host in the benchmark). Waiting is bounded so a slow host's
@@ -75,14 +79,25 @@ func (h *hostWait) took(n int, now time.Time) {
 	h.started += n
 }
 
-// waiting is the in-memory wait, by host. Only the loop goroutine uses it.
+// waiting is the in-memory wait, by host. The loop adds to it and sends
+// back who waited too long; attempt goroutines take from it.
 type waiting struct {
+	mu    sync.Mutex
 	hosts map[string]*hostWait
 	count int
 }
 
+// waiters counts the deliveries waiting.
+func (w *waiting) waiters() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.count
+}
+
 // add keeps o waiting for host; false when the wait is full.
 func (w *waiting) add(host string, o outgoing, limit int) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.hosts == nil {
 		w.hosts = map[string]*hostWait{}
 	}
@@ -104,12 +119,16 @@ func (w *waiting) add(host string, o outgoing, limit int) bool {
 // fast reports whether host takes waiters faster than the small bound
 // would allow for.
 func (w *waiting) fast(host string, now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	h := w.hosts[host]
 	return h != nil && h.limit(now) > maxWaitersPerHost
 }
 
 // has reports whether a delivery of host waits.
 func (w *waiting) has(host string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	h := w.hosts[host]
 	return h != nil && len(h.queue) > 0
 }
@@ -118,11 +137,19 @@ func (w *waiting) has(host string) bool {
 // arrival order per host, and sends back to the queue those that waited
 // too long.
 func (s *Sender) runWaiting(ctx context.Context, inflight *sync.WaitGroup) {
+	now := s.clock.Now()
+	s.deferAll(ctx, now, s.startWaiting(now, inflight))
+}
+
+// startWaiting is runWaiting's pass over the wait, under its lock; it
+// returns the deliveries to send back.
+func (s *Sender) startWaiting(now time.Time, inflight *sync.WaitGroup) []hookflow.Deferral {
+	s.waits.mu.Lock()
+	defer s.waits.mu.Unlock()
 	if s.waits.count == 0 {
 		s.waits.forget(time.Now())
-		return
+		return nil
 	}
-	now := s.clock.Now()
 	var deferred []hookflow.Deferral
 	for host, h := range s.waits.hosts {
 		queue := h.queue
@@ -152,7 +179,29 @@ func (s *Sender) runWaiting(ctx context.Context, inflight *sync.WaitGroup) {
 		h.queue = kept
 		h.took(started, time.Now())
 	}
-	s.deferAll(ctx, now, deferred)
+	return deferred
+}
+
+// next hands the first waiter of host, with its gate slot, to the goroutine
+// of an attempt to host that just ended, which sends it with the global
+// slot it holds. It leaves to the loop a waiter that waited too long, and
+// one the gate holds back for any reason but a free slot.
+func (s *Sender) next(host string) (outgoing, func(hostgate.Outcome), bool) {
+	s.waits.mu.Lock()
+	defer s.waits.mu.Unlock()
+	h := s.waits.hosts[host]
+	if h == nil || len(h.queue) == 0 || time.Since(h.queue[0].since) > maxWait {
+		return outgoing{}, nil, false
+	}
+	w := h.queue[0]
+	release, hold := s.acquire(w.o.Delivery)
+	if hold.Reason != hostgate.HoldNone {
+		return outgoing{}, nil, false
+	}
+	h.queue = h.queue[1:]
+	s.waits.count--
+	h.took(1, time.Now())
+	return w.o, release, true
 }
 
 // forget drops the hosts that had no waiter for a while, so the map does
@@ -170,11 +219,13 @@ func (w *waiting) forget(now time.Time) {
 func (s *Sender) releaseWaiting(ctx context.Context) {
 	now := s.clock.Now()
 	var deferred []hookflow.Deferral
+	s.waits.mu.Lock()
 	for _, h := range s.waits.hosts {
 		for _, w := range h.queue {
 			deferred = append(deferred, hookflow.Deferral{DeliveryID: w.o.ID, DueAt: now})
 		}
 	}
-	s.waits = waiting{}
+	s.waits.hosts, s.waits.count = nil, 0
+	s.waits.mu.Unlock()
 	s.deferAll(ctx, now, deferred)
 }
