@@ -109,7 +109,9 @@ type Campaign struct {
 	Audience json.RawMessage `json:"audience,omitempty"`
 	// Reeligibility is nil when a user may receive the campaign only once
 	// ever; otherwise the seconds that must pass after a send before the user
-	// may receive it again (0: every time).
+	// may receive it again (0: every time). Sends made while it is 0 are
+	// not kept for re-eligibility (Delivery.NoReeligibility): a campaign
+	// changed from 0 to a window counts the sends made since.
 	Reeligibility *int64 `json:"reeligibility_seconds"`
 	// RateLimitPerMinute, Braze's delivery-speed limit, is how many start
 	// slots the campaign's deliveries get a minute, one every minute/N; no

@@ -3,6 +3,7 @@ package hookflow
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -22,9 +23,23 @@ func NewUserID() string {
 }
 
 // NewDispatchID returns a new dispatch id, grouping the deliveries of one
-// trigger or API call.
+// trigger or API call: "dsp_" and 24 hex digits, the first 12 the time in
+// milliseconds and the rest random. Ids sort by creation time, as UUIDv7s
+// do, so the index of deliveries by dispatch grows at its end: with random
+// ids every delivery dirtied a page of its own of that index, which halved
+// the store's enqueue rate once the table had outgrown a commit.
 func NewDispatchID() string {
-	return "dsp_" + randomHex(12)
+	return newDispatchID(time.Now())
+}
+
+func newDispatchID(at time.Time) string {
+	var b [12]byte
+	ms := uint64(at.UnixMilli())
+	for i := range 6 {
+		b[i] = byte(ms >> (40 - 8*i))
+	}
+	rand.Read(b[6:])
+	return "dsp_" + hex.EncodeToString(b[:])
 }
 
 func randomHex(n int) string {

@@ -58,7 +58,8 @@ func deliveryWhere(f hookflow.DeliveryFilter) ([]string, []any) {
 		// index, so deliveries need none on it. A delivery enqueued
 		// under an external id the user has since changed is found by
 		// the new one.
-		add(`user_id IN (?, (SELECT id FROM users WHERE external_id = ?))`, f.UserID, f.UserID)
+		add(inSegments("deliveries")+` AND user_id IN (?, (SELECT id FROM users WHERE external_id = ?))`,
+			f.UserID, f.UserID)
 	}
 	if f.State != "" {
 		add(`state = ?`, f.State)
@@ -126,12 +127,11 @@ func (s *Store) attempts(ctx context.Context, deliveryID string) ([]hookflow.Att
 }
 
 // LastSendAt returns when the user was last enqueued a delivery of the
-// campaign that was not aborted or cancelled.
+// campaign that was not aborted or cancelled, among those counted
+// (deliveries_counted, migration 8).
 func (t *tx) LastSendAt(campaignID, userID string) (time.Time, bool, error) {
 	var last sql.NullInt64
-	err := t.q.QueryRowContext(t.ctx, `SELECT MAX(created_at) FROM deliveries
-		WHERE campaign_id = ? AND user_id = ? AND state NOT IN ('aborted', 'cancelled')`,
-		campaignID, userID).Scan(&last)
+	err := t.q.QueryRowContext(t.ctx, lastSendSQL, campaignID, userID).Scan(&last)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("reading last send of campaign %s: %w", campaignID, err)
 	}
@@ -141,14 +141,22 @@ func (t *tx) LastSendAt(campaignID, userID string) (time.Time, bool, error) {
 	return fromMicros(last.Int64), true, nil
 }
 
+// lastSendSQL is LastSendAt's query.
+const lastSendSQL = `SELECT MAX(created_at) FROM deliveries
+	WHERE counted = 1 AND campaign_id = ? AND user_id = ?
+	AND state NOT IN ('aborted', 'cancelled')`
+
+// cancelPendingSQL is CancelPending's statement; deliveries_pending_user
+// (migration 8) holds the pending deliveries, among them those it cancels.
+const cancelPendingSQL = `UPDATE deliveries SET state = 'cancelled',
+	abort_reason = ?, updated_at = ?
+	WHERE campaign_id = ? AND user_id = ? AND state = 'pending' AND attempts = 0`
+
 // CancelPending cancels the user's pending deliveries of the campaign that
 // have made no attempt, recording reason in abort_reason; it returns how
 // many it cancelled. Retries (attempts > 0) and claimed sends are left alone.
 func (t *tx) CancelPending(campaignID, userID, reason string, at time.Time) (int, error) {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE deliveries SET state = 'cancelled',
-		abort_reason = ?, updated_at = ?
-		WHERE campaign_id = ? AND user_id = ? AND state = 'pending' AND attempts = 0`,
-		reason, micros(at), campaignID, userID)
+	res, err := t.q.ExecContext(t.ctx, cancelPendingSQL, reason, micros(at), campaignID, userID)
 	if err != nil {
 		return 0, fmt.Errorf("cancelling deliveries of campaign %s: %w", campaignID, err)
 	}

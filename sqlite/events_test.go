@@ -2,8 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookflow/hookflow"
 )
@@ -49,24 +51,116 @@ func TestEventsAcrossSegments(t *testing.T) {
 	checkEventIDs(t, s, "u2", "f", "b")
 }
 
-// TestEventsOfUserUseTheIndex checks that SQLite reads a user's events
-// through events_segment_user, never by reading the whole table.
-func TestEventsOfUserUseTheIndex(t *testing.T) {
+// TestReadsByUserUseTheirIndexes checks that SQLite reads a user's events
+// and deliveries through the indexes migrations 7 and 8 made for them,
+// never by reading a whole table.
+func TestReadsByUserUseTheirIndexes(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, query := range []string{
-		`SELECT seq FROM events WHERE ` + ofUser + ` ORDER BY time DESC, seq DESC LIMIT 10`,
-		`DELETE FROM events WHERE ` + ofUser,
-		`UPDATE events SET user_id = 'u2' WHERE ` + ofUser,
+	where, args := deliveryWhere(hookflow.DeliveryFilter{UserID: "u1"})
+	for _, c := range []struct {
+		query string
+		args  []any
+		index string
+	}{
+		{`SELECT seq FROM events WHERE ` + ofUser + ` ORDER BY time DESC, seq DESC LIMIT 10`,
+			[]any{"u1"}, "events_segment_user (<expr>=? AND user_id=?)"},
+		{`DELETE FROM events WHERE ` + ofUser, []any{"u1"}, "events_segment_user (<expr>=? AND user_id=?)"},
+		{`UPDATE events SET user_id = 'u2' WHERE ` + ofUser, []any{"u1"},
+			"events_segment_user (<expr>=? AND user_id=?)"},
+		{`SELECT ` + deliveryColumns + ` FROM ` + withContent + ` WHERE ` + strings.Join(where, " AND ") +
+			` ORDER BY id DESC LIMIT 100`, args, "deliveries_segment_user (<expr>=? AND user_id=?)"},
+		{`UPDATE deliveries SET user_id = ? WHERE ` + inSegments("deliveries") + ` AND user_id = ?`,
+			[]any{"u2", "u1"}, "deliveries_segment_user (<expr>=? AND user_id=?)"},
+		{lastSendSQL, []any{"c1", "u1"}, "deliveries_counted (user_id=? AND campaign_id=?)"},
+		{cancelPendingSQL, []any{"r", 1, "c1", "u1"}, "deliveries_pending_user (user_id=? AND campaign_id=?)"},
 	} {
-		plan := queryPlan(t, s, query, "u1")
-		if !strings.Contains(plan, "INDEX events_segment_user (<expr>=? AND user_id=?)") ||
-			strings.Contains(plan, "SCAN events") {
-			t.Errorf("plan of %s:\n%s\nwant a search of events_segment_user by segment and user", query, plan)
+		plan := queryPlan(t, s, c.query, c.args...)
+		if !strings.Contains(plan, "INDEX "+c.index) || strings.Contains(plan, "SCAN events") ||
+			strings.Contains(plan, "SCAN deliveries") {
+			t.Errorf("plan of %s:\n%s\nwant a search of %s", c.query, plan, c.index)
+		}
+	}
+}
+
+// TestDeliveriesAcrossSegments lists a user's deliveries stored in segments
+// 0, 2 and 5 of deliveries_segment_user, and merges them into another user.
+func TestDeliveriesAcrossSegments(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.write.DB.Exec(`INSERT INTO users (id, external_id, created_at, updated_at)
+		VALUES ('u1', 'ext-1', 1, 1), ('u2', 'ext-2', 1, 1);
+		INSERT INTO deliveries (seq, id, origin, user_id, state, due_at, created_at, updated_at)
+		VALUES (1, 'd1', 'campaign', 'u1', 'delivered', 1, 1, 1),
+		       (20000, 'd2', 'campaign', 'u2', 'delivered', 1, 1, 1),
+		       (20001, 'd3', 'campaign', 'u1', 'delivered', 1, 1, 1),
+		       (41000, 'd4', 'campaign', 'u1', 'delivered', 1, 1, 1)`)
+	if err != nil {
+		t.Fatalf("inserting rows: %v", err)
+	}
+	listed := func(user string) []string {
+		ds, err := s.ListDeliveries(ctx, hookflow.DeliveryFilter{UserID: user})
+		if err != nil {
+			t.Fatalf("ListDeliveries(%s): %v", user, err)
+		}
+		var ids []string
+		for _, d := range ds {
+			ids = append(ids, d.ID)
+		}
+		return ids
+	}
+	if got := listed("u1"); !slices.Equal(got, []string{"d4", "d3", "d1"}) {
+		t.Errorf("deliveries of u1 = %v, want d4 d3 d1", got)
+	}
+	if got := listed("ext-1"); !slices.Equal(got, []string{"d4", "d3", "d1"}) {
+		t.Errorf("deliveries of external id ext-1 = %v, want d4 d3 d1", got)
+	}
+	if err := s.Update(ctx, func(tx hookflow.Tx) error { return tx.MergeUser("u1", "u2") }); err != nil {
+		t.Fatalf("MergeUser: %v", err)
+	}
+	if got := listed("u2"); !slices.Equal(got, []string{"d4", "d3", "d2", "d1"}) {
+		t.Errorf("deliveries of u2 after the merge = %v, want all four", got)
+	}
+}
+
+// TestUncountedDeliveriesSkipReeligibility enqueues one delivery marked
+// NoReeligibility and one not: LastSendAt sees only the second.
+func TestUncountedDeliveriesSkipReeligibility(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
+	enqueue := func(user string, uncounted bool) {
+		t.Helper()
+		d := &hookflow.Delivery{Origin: hookflow.OriginCampaign, CampaignID: "c1", UserID: user,
+			DueAt: at, CreatedAt: at, NoReeligibility: uncounted}
+		if err := s.Update(ctx, func(tx hookflow.Tx) error { return tx.Enqueue([]*hookflow.Delivery{d}) }); err != nil {
+			t.Fatalf("Enqueue: %v", err)
+		}
+	}
+	enqueue("u1", true)
+	enqueue("u2", false)
+	for user, want := range map[string]bool{"u1": false, "u2": true} {
+		err := s.Update(ctx, func(tx hookflow.Tx) error {
+			last, sent, err := tx.LastSendAt("c1", user)
+			if sent != want || sent && !last.Equal(at) {
+				t.Errorf("LastSendAt(c1, %s) = %v, %v; want sent %v", user, last, sent, want)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 }

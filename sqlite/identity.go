@@ -62,7 +62,7 @@ func (t *tx) MergeUser(from, into string) error {
 
 	moves := []struct{ table, query string }{
 		{"events", `UPDATE events SET user_id = ? WHERE ` + ofUser},
-		{"deliveries", `UPDATE deliveries SET user_id = ? WHERE user_id = ?`},
+		{"deliveries", `UPDATE deliveries SET user_id = ? WHERE ` + inSegments("deliveries") + ` AND user_id = ?`},
 	}
 	for _, m := range moves {
 		if _, err := t.q.ExecContext(t.ctx, m.query, into, from); err != nil {

@@ -178,8 +178,9 @@ func checkEventIDs(t *testing.T, s *Store, userID string, want ...string) {
 }
 
 // TestMigrateDeliveryContent converts a database at migration 7 holding a
-// rendered delivery and an unrendered one to 8, and back: the payloads and
-// requests move to delivery_content and the store reads them as before.
+// rendered delivery with an attempt and an unrendered one to 8, and back:
+// the payloads and requests move to delivery_content, the attempt stays,
+// and the store reads them as before.
 func TestMigrateDeliveryContent(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookflow.db")
@@ -194,7 +195,9 @@ func TestMigrateDeliveryContent(t *testing.T) {
 		request_method, request_url, request_headers, request_body, due_at, created_at, updated_at)
 		VALUES ('d1', 'campaign', 'c1', 'u1', 'sending', '{"trigger_properties":{"coupon":"X"}}',
 		        'POST', 'https://example.com/h', '[{"Name":"X-A","Value":"1"}]', X'7B7D', 1, 1, 1),
-		       ('d2', 'campaign', 'c1', 'u2', 'pending', '{}', NULL, NULL, NULL, NULL, 1, 1, 1)`)
+		       ('d2', 'campaign', 'c1', 'u2', 'pending', '{}', NULL, NULL, NULL, NULL, 1, 1, 1);
+		INSERT INTO attempts (delivery_id, number, started_at, duration_us, status)
+		VALUES ('d1', 1, 5, 10, 503)`)
 	if err != nil {
 		t.Fatalf("inserting rows: %v", err)
 	}
@@ -207,9 +210,14 @@ func TestMigrateDeliveryContent(t *testing.T) {
 	defer s.Close()
 	check := func(when string) {
 		t.Helper()
-		d, _, err := s.GetDelivery(ctx, "d1")
+		d, as, err := s.GetDelivery(ctx, "d1")
 		if err != nil {
 			t.Fatalf("%s: GetDelivery(d1): %v", when, err)
+		}
+		// Dropping the old table with foreign keys on would have deleted
+		// the attempts that reference it.
+		if len(as) != 1 || as[0].Status != 503 {
+			t.Errorf("%s: attempts of d1 = %+v, want the one with status 503", when, as)
 		}
 		if d.Payload.TriggerProperties["coupon"] != "X" || d.Request == nil ||
 			d.Request.URL != "https://example.com/h" || string(d.Request.Body) != "{}" ||
@@ -227,8 +235,15 @@ func TestMigrateDeliveryContent(t *testing.T) {
 		t.Fatalf("migrating down to 7: %v", err)
 	}
 	var payload, url string
-	err = s.write.DB.QueryRow(`SELECT payload, request_url FROM deliveries WHERE id = 'd1'`).Scan(&payload, &url)
-	if err != nil || payload != `{"trigger_properties":{"coupon":"X"}}` || url != "https://example.com/h" {
-		t.Errorf("d1 after migrating down = %q, %q, %v; want its columns back", payload, url, err)
+	var attempts int
+	err = s.write.DB.QueryRow(`SELECT payload, request_url,
+		(SELECT count(*) FROM attempts WHERE delivery_id = 'd1') FROM deliveries WHERE id = 'd1'`).Scan(&payload, &url, &attempts)
+	if err != nil || payload != `{"trigger_properties":{"coupon":"X"}}` || url != "https://example.com/h" || attempts != 1 {
+		t.Errorf("d1 after migrating down = %q, %q, %d attempts, %v; want its columns and attempt back",
+			payload, url, attempts, err)
+	}
+	var fk int
+	if err := s.write.DB.QueryRow(`SELECT foreign_keys FROM pragma_foreign_keys`).Scan(&fk); err != nil || fk != 1 {
+		t.Errorf("foreign keys after the migrations = %d, %v; want on", fk, err)
 	}
 }

@@ -410,14 +410,21 @@ func (s *Store) ListEvents(ctx context.Context, userID string, limit int) ([]*ho
 }
 
 // ofUser is the condition that selects one user's events, whose id is its
-// one parameter, through events_segment_user (migration 7): one probe for
-// each segment of 1 << 13 events, from the newest. Without the segments
-// listed, SQLite could not use the index for a user and would read the
-// whole table.
-const ofUser = `seq >> 13 IN (WITH RECURSIVE segment(n) AS (
-		SELECT (SELECT coalesce(max(seq), 0) FROM events) >> 13
+// one parameter, through events_segment_user (migration 7).
+var ofUser = inSegments("events") + ` AND user_id = ?`
+
+// inSegments is the condition that lists every segment of table, whose
+// rows are numbered by seq in segments of 1 << 13 (events and deliveries),
+// newest first. An index that starts with the segment (events_segment_user,
+// deliveries_segment_user) then finds one user's rows with one probe per
+// segment; without the segments listed, SQLite could not use it for a user
+// and would read the whole table.
+func inSegments(table string) string {
+	return `seq >> 13 IN (WITH RECURSIVE segment(n) AS (
+		SELECT (SELECT coalesce(max(seq), 0) FROM ` + table + `) >> 13
 		UNION ALL SELECT n - 1 FROM segment WHERE n > 0)
-	SELECT n FROM segment) AND user_id = ?`
+	SELECT n FROM segment)`
+}
 
 func scanEvent(r scanner) (*hookflow.Event, error) {
 	var ev hookflow.Event

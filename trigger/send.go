@@ -60,6 +60,7 @@ func (e *Enqueuer) CampaignSend(tx hookflow.Tx, c *hookflow.Campaign, s Send) (*
 		ok, err := e.eligible(tx, c, u, e.clock.Now())
 		d.Origin = hookflow.OriginCampaign
 		d.CampaignID = c.ID
+		d.NoReeligibility = alwaysEligible(c)
 		return ok, err
 	})
 }
@@ -72,6 +73,7 @@ func (e *Enqueuer) MessageSend(tx hookflow.Tx, w hookflow.Webhook, s Send) (*Sen
 	}
 	return e.send(tx, s, func(d *hookflow.Delivery, u *hookflow.User) (bool, error) {
 		d.Origin = hookflow.OriginAPIMessage
+		d.NoReeligibility = true // no campaign to be re-eligible for
 		return true, nil
 	})
 }

@@ -69,6 +69,7 @@ func (e *Enqueuer) OnEvent(tx hookflow.Tx, u *hookflow.User, ev *hookflow.Event)
 		}
 		d := newDelivery(hookflow.OriginCampaign, u, dispatch, now)
 		d.CampaignID = c.ID
+		d.NoReeligibility = alwaysEligible(c)
 		d.DueAt = now.Add(time.Duration(c.Trigger.DelaySeconds) * time.Second)
 		d.Payload.Event = &hookflow.EventPayload{Name: ev.Name, Time: ev.Time, Properties: eventProperties(ev)}
 		ds = append(ds, d)
@@ -120,7 +121,7 @@ func (e *Enqueuer) eligible(tx hookflow.Tx, c *hookflow.Campaign, u *hookflow.Us
 		return false, nil
 	}
 
-	if c.Reeligibility != nil && *c.Reeligibility == 0 {
+	if alwaysEligible(c) {
 		// Eligible every time: the last send cannot matter.
 		return true, nil
 	}
@@ -197,4 +198,10 @@ func copyProps(m, over map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// alwaysEligible reports whether c sends to a user every time, whatever it
+// sent before: no re-eligibility check of c reads its past deliveries.
+func alwaysEligible(c *hookflow.Campaign) bool {
+	return c.Reeligibility != nil && *c.Reeligibility == 0
 }
