@@ -166,10 +166,12 @@ type Completion struct {
 
 // QueueWrite is what a sender stores with its next claim (see
 // Store.SaveAndClaim): outcomes of attempts, recorded as Complete records
-// them, and rendering outcomes, stored as SaveRendered stores them.
+// them, rendering outcomes, stored as SaveRendered stores them, and
+// deliveries handed back to the queue, as Defer hands them back.
 type QueueWrite struct {
 	Completions []Completion
 	Rendered    []RenderResult
+	Deferrals   []Deferral
 }
 
 // DeliveryFilter selects deliveries for the activity log. Zero fields do

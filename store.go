@@ -52,9 +52,9 @@ type Store interface {
 	// SaveRendered stores rendered requests in one write. A result with an
 	// AbortReason ends its delivery aborted; one with an Error ends it failed.
 	SaveRendered(ctx context.Context, now time.Time, results []RenderResult) error
-	// SaveAndClaim records w.Completions as Complete does and stores
-	// w.Rendered as SaveRendered does, then claims as Claim does, all in
-	// one write: if any part fails, nothing is kept and nothing claimed
+	// SaveAndClaim records w.Completions as Complete does, stores
+	// w.Rendered as SaveRendered does and hands w.Deferrals back as Defer
+	// does, then claims as Claim does, all in one write: if any part fails, nothing is kept and nothing claimed
 	// (ErrConflict for an attempt already recorded, ErrNotFound for an
 	// unknown delivery). A sender stores the batch it has just rendered,
 	// and the outcomes since its last claim, with the claim of its next

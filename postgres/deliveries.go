@@ -326,9 +326,9 @@ func (s *Store) SaveRendered(ctx context.Context, at time.Time, results []hookfl
 	})
 }
 
-// SaveAndClaim records w's completions as Complete does and stores its
-// rendering outcomes as SaveRendered does, then claims as Claim does, in one
-// transaction.
+// SaveAndClaim records w's completions as Complete does, stores its
+// rendering outcomes as SaveRendered does and hands its deferrals back as
+// Defer does, then claims as Claim does, in one transaction.
 func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.QueueWrite,
 	limit int, lease time.Duration) ([]*hookflow.Delivery, error) {
 	r, err := newRenderRows(w.Rendered)
@@ -348,6 +348,11 @@ func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.Queue
 		}
 		if len(r.id) > 0 {
 			if err := r.save(ctx, t, at); err != nil {
+				return err
+			}
+		}
+		if len(w.Deferrals) > 0 {
+			if err := deferIn(ctx, t, at, w.Deferrals); err != nil {
 				return err
 			}
 		}

@@ -18,21 +18,26 @@ func (s *Store) Defer(ctx context.Context, at time.Time, ds []hookflow.Deferral)
 	if len(ds) == 0 {
 		return nil
 	}
+	return s.inTx(ctx, func(t pgx.Tx) error {
+		return deferIn(ctx, t, at, ds)
+	})
+}
+
+// deferIn runs Defer's statement in t.
+func deferIn(ctx context.Context, t pgx.Tx, at time.Time, ds []hookflow.Deferral) error {
 	ids := make([]string, len(ds))
 	due := make([]time.Time, len(ds))
 	for i, d := range ds {
 		ids[i], due[i] = d.DeliveryID, d.DueAt
 	}
-	return s.inTx(ctx, func(t pgx.Tx) error {
-		_, err := t.Exec(ctx, `UPDATE deliveries d SET state = 'pending', due_at = v.due_at,
-			lease_until = NULL, updated_at = $1
-			FROM unnest($2::text[], $3::timestamptz[]) AS v(id, due_at)
-			WHERE d.id = v.id AND d.state = 'sending'`, at, ids, due)
-		if err != nil {
-			return fmt.Errorf("deferring deliveries: %w", mapErr(err))
-		}
-		return nil
-	})
+	_, err := t.Exec(ctx, `UPDATE deliveries d SET state = 'pending', due_at = v.due_at,
+		lease_until = NULL, updated_at = $1
+		FROM unnest($2::text[], $3::timestamptz[]) AS v(id, due_at)
+		WHERE d.id = v.id AND d.state = 'sending'`, at, ids, due)
+	if err != nil {
+		return fmt.Errorf("deferring deliveries: %w", mapErr(err))
+	}
+	return nil
 }
 
 // QueueStats counts the queue.

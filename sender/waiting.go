@@ -136,9 +136,8 @@ func (w *waiting) has(host string) bool {
 // runWaiting starts the waiting deliveries whose host has room now, in
 // arrival order per host, and sends back to the queue those that waited
 // too long.
-func (s *Sender) runWaiting(ctx context.Context, inflight *sync.WaitGroup) {
-	now := s.clock.Now()
-	s.deferAll(ctx, now, s.startWaiting(now, inflight))
+func (s *Sender) runWaiting(inflight *sync.WaitGroup) {
+	s.later(s.startWaiting(s.clock.Now(), inflight))
 }
 
 // startWaiting is runWaiting's pass over the wait, under its lock; it

@@ -16,22 +16,27 @@ func (s *Store) Defer(ctx context.Context, at time.Time, ds []hookflow.Deferral)
 	if len(ds) == 0 {
 		return nil
 	}
+	return s.inWrite(ctx, func(t *writeTx) error {
+		return deferIn(ctx, t, at, ds)
+	})
+}
+
+// deferIn runs Defer's statements in t.
+func deferIn(ctx context.Context, t *writeTx, at time.Time, ds []hookflow.Deferral) error {
 	rows := make([][]any, len(ds))
 	for i, d := range ds {
 		rows[i] = []any{d.DeliveryID, micros(d.DueAt), micros(at)}
 	}
-	return s.inWrite(ctx, func(t *writeTx) error {
-		_, err := execRows(ctx, t, func(n int) string {
-			return `UPDATE deliveries SET state = 'pending', due_at = v.column2,
-				lease_until = 0, updated_at = v.column3
-				FROM (VALUES ` + values(n, 3) + `) AS v
-				WHERE deliveries.id = v.column1 AND deliveries.state = 'sending'`
-		}, rows)
-		if err != nil {
-			return fmt.Errorf("deferring deliveries: %w", mapErr(err))
-		}
-		return nil
-	})
+	_, err := execRows(ctx, t, func(n int) string {
+		return `UPDATE deliveries SET state = 'pending', due_at = v.column2,
+			lease_until = 0, updated_at = v.column3
+			FROM (VALUES ` + values(n, 3) + `) AS v
+			WHERE deliveries.id = v.column1 AND deliveries.state = 'sending'`
+	}, rows)
+	if err != nil {
+		return fmt.Errorf("deferring deliveries: %w", mapErr(err))
+	}
+	return nil
 }
 
 // QueueStats counts the queue. Both counts walk the partial indexes of

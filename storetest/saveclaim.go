@@ -117,3 +117,39 @@ func testSaveAndClaimCompletes(t *testing.T, s hookflow.Store) {
 	equal(t, "batch-mate state after the conflict", d.State, hookflow.StateSending)
 	equal(t, "batch-mate attempts after the conflict", len(attempts), 0)
 }
+
+// testSaveAndClaimDefers hands claimed deliveries back to the queue with
+// the next claim: a deferral due by the claim's time is claimed again in
+// the same write, one due later is pending until then, and one no longer
+// sending is left alone.
+func testSaveAndClaimDefers(t *testing.T, s hookflow.Store) {
+	ctx := context.Background()
+	enqueue(t, s,
+		delivery(deliveryID(1), "c1", "u1", t0),
+		delivery(deliveryID(2), "c1", "u2", t0),
+		delivery(deliveryID(3), "c1", "u3", t0),
+	)
+	claim(t, s, t0, 3, time.Minute)
+	err := s.Complete(ctx, t0, []hookflow.Completion{
+		completion(deliveryID(3), 1, 200, hookflow.StateDelivered, time.Time{}, t0),
+	})
+	if err != nil {
+		t.Fatalf("Complete: %v", err)
+	}
+
+	got, err := s.SaveAndClaim(ctx, at(time.Second), hookflow.QueueWrite{Deferrals: []hookflow.Deferral{
+		{DeliveryID: deliveryID(1), DueAt: at(time.Second)},
+		{DeliveryID: deliveryID(2), DueAt: at(time.Hour)},
+		{DeliveryID: deliveryID(3), DueAt: at(time.Second)},
+	}}, 10, time.Minute)
+	if err != nil {
+		t.Fatalf("SaveAndClaim: %v", err)
+	}
+	equal(t, "claimed after deferring", deliveryIDs(got), []string{deliveryID(1)})
+	d, as := getDelivery(t, s, deliveryID(2))
+	equal(t, "deferred state", d.State, hookflow.StatePending)
+	sameTime(t, "deferred DueAt", d.DueAt, at(time.Hour))
+	equal(t, "attempts of a deferred delivery", len(as), 0)
+	d, _ = getDelivery(t, s, deliveryID(3))
+	equal(t, "state of a delivered delivery deferred", d.State, hookflow.StateDelivered)
+}

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"GetUsers", testGetUsers},
 		{"GetUsersMany", testGetUsersMany},
 		{"FindUsersByExternalID", testFindUsersByExternalID},
+		{"SaveAndClaimDefers", testSaveAndClaimDefers},
 		{"FindUsersByExternalIDAfterLock", testFindUsersByExternalIDAfterLock},
 		{"UserConflicts", testUserConflicts},
 		{"UpdateUser", testUpdateUser},
