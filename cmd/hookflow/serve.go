@@ -29,8 +29,8 @@ type serveCmd struct {
 	Listen            string        `default:"127.0.0.1:8080" env:"HOOKFLOW_LISTEN" help:"Address of the HTTP API. Default ${default}."`
 	RequestTimeout    time.Duration `default:"90s" env:"HOOKFLOW_REQUEST_TIMEOUT" help:"Deadline of one webhook attempt, reading the response included (Braze: 90s). Default ${default}."`
 	MaxResponseKB     int64         `default:"64" env:"HOOKFLOW_MAX_RESPONSE_KB" help:"Response body kilobytes read and kept per attempt; the rest is not read. Default ${default}."`
-	Concurrency       int           `default:"256" env:"HOOKFLOW_CONCURRENCY" help:"Most webhook attempts in flight at once. Default ${default}."`
-	BatchSize         int           `default:"256" env:"HOOKFLOW_BATCH_SIZE" help:"Most deliveries claimed from the queue at once. Default ${default}."`
+	Concurrency       int           `default:"1024" env:"HOOKFLOW_CONCURRENCY" help:"Most webhook attempts in flight at once, and deliveries waiting in memory for a slot of their host. Default ${default}."`
+	BatchSize         int           `default:"512" env:"HOOKFLOW_BATCH_SIZE" help:"Most deliveries claimed from the queue at once. Default ${default}."`
 	PollInterval      time.Duration `default:"1s" env:"HOOKFLOW_POLL_INTERVAL" help:"Longest a due delivery waits when no wake-up comes. Default ${default}."`
 	Lease             time.Duration `env:"HOOKFLOW_LEASE" help:"How long a claimed delivery is held before another sender may take it (after a crash). Must exceed --request-timeout. Default: request timeout + 60s."`
 	RetryWindow       time.Duration `default:"24h" env:"HOOKFLOW_RETRY_WINDOW" help:"How long after its first attempt a delivery is retried. Default ${default}."`
