@@ -109,9 +109,10 @@ type Campaign struct {
 	Audience json.RawMessage `json:"audience,omitempty"`
 	// Reeligibility is nil when a user may receive the campaign only once
 	// ever; otherwise the seconds that must pass after a send before the user
-	// may receive it again (0: every time). Sends made while it is 0 are
-	// not kept for re-eligibility (Delivery.NoReeligibility): a campaign
-	// changed from 0 to a window counts the sends made since.
+	// may receive it again (0: every time). Sends made while it is 0 and
+	// the campaign has no exception events are not kept for re-eligibility
+	// (Delivery.Untracked): a campaign changed from 0 to a window counts
+	// the sends made since.
 	Reeligibility *int64 `json:"reeligibility_seconds"`
 	// RateLimitPerMinute, Braze's delivery-speed limit, is how many start
 	// slots the campaign's deliveries get a minute, one every minute/N; no
@@ -136,7 +137,9 @@ type Trigger struct {
 	// DelaySeconds postpones the send after the event.
 	DelaySeconds int64 `json:"delay_seconds,omitempty"`
 	// ExceptionEvents cancel a delayed send still waiting for its time when
-	// the same user performs one of them.
+	// the same user performs one of them. Exception events added to a
+	// campaign that had none and is always re-eligible cancel the sends
+	// enqueued from then on (Delivery.Untracked).
 	ExceptionEvents []string `json:"exception_events,omitempty"`
 }
 

@@ -81,11 +81,12 @@ type Delivery struct {
 	// FirstAttemptAt is when the first attempt started; the retry window is
 	// measured from it. Zero before the first attempt.
 	FirstAttemptAt time.Time
-	// NoReeligibility, set at enqueue, says that no re-eligibility check
-	// will read this delivery (Tx.LastSendAt): its campaign is always
-	// re-eligible, or it belongs to no campaign. A store may then leave it
-	// out of what it keeps for LastSendAt. It is not read back.
-	NoReeligibility bool
+	// Untracked, set at enqueue, says that nothing will look this delivery
+	// up by user and campaign (Tx.LastSendAt, Tx.CancelPending): its
+	// campaign is always re-eligible and has no exception events, or it
+	// belongs to no campaign. A store may then leave it out of what it
+	// keeps for those look-ups. It is not read back.
+	Untracked bool
 }
 
 // Payload carries the per-send data a template can read beyond the profile.

@@ -127,8 +127,8 @@ func (s *Store) attempts(ctx context.Context, deliveryID string) ([]hookflow.Att
 }
 
 // LastSendAt returns when the user was last enqueued a delivery of the
-// campaign that was not aborted or cancelled, among those counted
-// (deliveries_counted, migration 8).
+// campaign that was not aborted or cancelled, among those tracked
+// (deliveries_tracked, migration 8).
 func (t *tx) LastSendAt(campaignID, userID string) (time.Time, bool, error) {
 	var last sql.NullInt64
 	err := t.q.QueryRowContext(t.ctx, lastSendSQL, campaignID, userID).Scan(&last)
@@ -143,18 +143,19 @@ func (t *tx) LastSendAt(campaignID, userID string) (time.Time, bool, error) {
 
 // lastSendSQL is LastSendAt's query.
 const lastSendSQL = `SELECT MAX(created_at) FROM deliveries
-	WHERE counted = 1 AND campaign_id = ? AND user_id = ?
+	WHERE tracked = 1 AND campaign_id = ? AND user_id = ?
 	AND state NOT IN ('aborted', 'cancelled')`
 
-// cancelPendingSQL is CancelPending's statement; deliveries_pending_user
-// (migration 8) holds the pending deliveries, among them those it cancels.
+// cancelPendingSQL is CancelPending's statement; deliveries_tracked
+// (migration 8) holds the deliveries it may cancel.
 const cancelPendingSQL = `UPDATE deliveries SET state = 'cancelled',
 	abort_reason = ?, updated_at = ?
-	WHERE campaign_id = ? AND user_id = ? AND state = 'pending' AND attempts = 0`
+	WHERE tracked = 1 AND campaign_id = ? AND user_id = ? AND state = 'pending' AND attempts = 0`
 
 // CancelPending cancels the user's pending deliveries of the campaign that
-// have made no attempt, recording reason in abort_reason; it returns how
-// many it cancelled. Retries (attempts > 0) and claimed sends are left alone.
+// have made no attempt, recording reason in abort_reason, among those
+// tracked; it returns how many it cancelled. Retries (attempts > 0) and
+// claimed sends are left alone.
 func (t *tx) CancelPending(campaignID, userID, reason string, at time.Time) (int, error) {
 	res, err := t.q.ExecContext(t.ctx, cancelPendingSQL, reason, micros(at), campaignID, userID)
 	if err != nil {

@@ -127,7 +127,7 @@ func (t *tx) Enqueue(ds []*hookflow.Delivery) error {
 		}
 	}
 	_, err := execRows(t.ctx, t.q, func(n int) string {
-		return `INSERT INTO deliveries (` + stateColumns + `, counted) VALUES ` + values(n, 18)
+		return `INSERT INTO deliveries (` + stateColumns + `, tracked) VALUES ` + values(n, 18)
 	}, states)
 	if err == nil {
 		_, err = execRows(t.ctx, t.q, func(n int) string {
@@ -156,7 +156,7 @@ func fillDelivery(d *hookflow.Delivery) {
 }
 
 // deliveryArgs are the values of d's columns: its row of deliveries, in
-// stateColumns order and then counted, and of delivery_content, its key
+// stateColumns order and then tracked, and of delivery_content, its key
 // first.
 func deliveryArgs(d *hookflow.Delivery) (state, content []any, err error) {
 	payload, err := json.Marshal(d.Payload)
@@ -170,7 +170,7 @@ func deliveryArgs(d *hookflow.Delivery) (state, content []any, err error) {
 	state = []any{d.ID, d.Origin, nullString(d.CampaignID), d.DispatchID, d.SendID,
 		d.UserID, d.ExternalID, d.State, d.Attempts, micros(d.DueAt), micros(d.LeaseUntil),
 		d.LastStatus, d.LastError, d.AbortReason, micros(d.FirstAttemptAt),
-		micros(d.CreatedAt), micros(d.UpdatedAt), !d.NoReeligibility}
+		micros(d.CreatedAt), micros(d.UpdatedAt), !d.Untracked}
 	return state, []any{d.ID, string(payload), method, url, headers, body}, nil
 }
 

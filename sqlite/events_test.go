@@ -76,8 +76,8 @@ func TestReadsByUserUseTheirIndexes(t *testing.T) {
 			` ORDER BY id DESC LIMIT 100`, args, "deliveries_segment_user (<expr>=? AND user_id=?)"},
 		{`UPDATE deliveries SET user_id = ? WHERE ` + inSegments("deliveries") + ` AND user_id = ?`,
 			[]any{"u2", "u1"}, "deliveries_segment_user (<expr>=? AND user_id=?)"},
-		{lastSendSQL, []any{"c1", "u1"}, "deliveries_counted (user_id=? AND campaign_id=?)"},
-		{cancelPendingSQL, []any{"r", 1, "c1", "u1"}, "deliveries_pending_user (user_id=? AND campaign_id=?)"},
+		{lastSendSQL, []any{"c1", "u1"}, "deliveries_tracked (user_id=? AND campaign_id=?)"},
+		{cancelPendingSQL, []any{"r", 1, "c1", "u1"}, "deliveries_tracked (user_id=? AND campaign_id=?)"},
 	} {
 		plan := queryPlan(t, s, c.query, c.args...)
 		if !strings.Contains(plan, "INDEX "+c.index) || strings.Contains(plan, "SCAN events") ||
@@ -131,9 +131,9 @@ func TestDeliveriesAcrossSegments(t *testing.T) {
 	}
 }
 
-// TestUncountedDeliveriesSkipReeligibility enqueues one delivery marked
-// NoReeligibility and one not: LastSendAt sees only the second.
-func TestUncountedDeliveriesSkipReeligibility(t *testing.T) {
+// TestUntrackedDeliveries enqueues one delivery marked Untracked and one
+// not: LastSendAt and CancelPending see only the second.
+func TestUntrackedDeliveries(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
 	if err != nil {
@@ -141,10 +141,10 @@ func TestUncountedDeliveriesSkipReeligibility(t *testing.T) {
 	}
 	defer s.Close()
 	at := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
-	enqueue := func(user string, uncounted bool) {
+	enqueue := func(user string, untracked bool) {
 		t.Helper()
 		d := &hookflow.Delivery{Origin: hookflow.OriginCampaign, CampaignID: "c1", UserID: user,
-			DueAt: at, CreatedAt: at, NoReeligibility: uncounted}
+			DueAt: at.Add(time.Hour), CreatedAt: at, Untracked: untracked}
 		if err := s.Update(ctx, func(tx hookflow.Tx) error { return tx.Enqueue([]*hookflow.Delivery{d}) }); err != nil {
 			t.Fatalf("Enqueue: %v", err)
 		}
@@ -156,6 +156,13 @@ func TestUncountedDeliveriesSkipReeligibility(t *testing.T) {
 			last, sent, err := tx.LastSendAt("c1", user)
 			if sent != want || sent && !last.Equal(at) {
 				t.Errorf("LastSendAt(c1, %s) = %v, %v; want sent %v", user, last, sent, want)
+			}
+			if err != nil {
+				return err
+			}
+			n, err := tx.CancelPending("c1", user, "exception", at)
+			if (n == 1) != want {
+				t.Errorf("CancelPending(c1, %s) cancelled %d, want tracked %v", user, n, want)
 			}
 			return err
 		})

@@ -28,7 +28,7 @@ func startCPU(b *testing.B) func() {
 }
 
 // benchDeliveries returns n deliveries shaped like an action-based send of
-// an always re-eligible campaign: each of its own event (a dispatch id of
+// an always re-eligible campaign without exception events: each of its own event (a dispatch id of
 // its own) to a user picked at random from 10,000, as the bench's e2e
 // scenario makes them. Sequential users and one dispatch id hid what
 // random keys cost the indexes.
@@ -46,9 +46,9 @@ func benchDeliveries(offset, n int) []*hookflow.Delivery {
 				Name: "order_placed", Time: benchStart,
 				Properties: map[string]any{"order_id": "A-1001", "total": 42.5},
 			}},
-			DueAt:           benchStart,
-			CreatedAt:       benchStart,
-			NoReeligibility: true,
+			DueAt:     benchStart,
+			CreatedAt: benchStart,
+			Untracked: true,
 		}
 	}
 	return ds

@@ -60,7 +60,8 @@ func (e *Enqueuer) CampaignSend(tx hookflow.Tx, c *hookflow.Campaign, s Send) (*
 		ok, err := e.eligible(tx, c, u, e.clock.Now())
 		d.Origin = hookflow.OriginCampaign
 		d.CampaignID = c.ID
-		d.NoReeligibility = alwaysEligible(c)
+		// API-triggered campaigns have no exception events.
+		d.Untracked = alwaysEligible(c)
 		return ok, err
 	})
 }
@@ -73,7 +74,7 @@ func (e *Enqueuer) MessageSend(tx hookflow.Tx, w hookflow.Webhook, s Send) (*Sen
 	}
 	return e.send(tx, s, func(d *hookflow.Delivery, u *hookflow.User) (bool, error) {
 		d.Origin = hookflow.OriginAPIMessage
-		d.NoReeligibility = true // no campaign to be re-eligible for
+		d.Untracked = true // no campaign to be re-eligible for
 		return true, nil
 	})
 }

@@ -69,7 +69,7 @@ func (e *Enqueuer) OnEvent(tx hookflow.Tx, u *hookflow.User, ev *hookflow.Event)
 		}
 		d := newDelivery(hookflow.OriginCampaign, u, dispatch, now)
 		d.CampaignID = c.ID
-		d.NoReeligibility = alwaysEligible(c)
+		d.Untracked = alwaysEligible(c) && len(c.Trigger.ExceptionEvents) == 0
 		d.DueAt = now.Add(time.Duration(c.Trigger.DelaySeconds) * time.Second)
 		d.Payload.Event = &hookflow.EventPayload{Name: ev.Name, Time: ev.Time, Properties: eventProperties(ev)}
 		ds = append(ds, d)

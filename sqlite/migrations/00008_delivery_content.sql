@@ -11,12 +11,11 @@
 --    an index that outgrew any commit, so each dirtied a page of its own
 --    (BenchmarkEnqueue, 10,000 users: 17,500 deliveries/s with it, 61,000
 --    without). It serves three reads, each now from an index that grows
---    at its end or stays small:
---    - re-eligibility (LastSendAt): deliveries_counted holds only the
---      deliveries a re-eligibility check can read (counted = 0 for an
---      always re-eligible campaign's, and for API messages);
---    - exception events (CancelPending): deliveries_pending_user holds
---      only pending deliveries, the queue's backlog;
+--    at its end or leaves out what the read never looks for:
+--    - re-eligibility (LastSendAt) and exception events (CancelPending):
+--      deliveries_tracked holds only the deliveries they can look up
+--      (tracked = 0 for those of an always re-eligible campaign without
+--      exception events, and for API messages: Delivery.Untracked);
 --    - a user's activity log and merges: deliveries_segment_user, by
 --      segment of 8192 deliveries (seq >> 13) and then user, as events
 --      are indexed since migration 7: one probe per segment.
@@ -50,7 +49,7 @@ CREATE TABLE deliveries_next (
     first_attempt_at INTEGER NOT NULL DEFAULT 0,
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL,
-    counted          INTEGER NOT NULL DEFAULT 1
+    tracked          INTEGER NOT NULL DEFAULT 1
 );
 INSERT INTO deliveries_next (seq, id, origin, campaign_id, dispatch_id, send_id, user_id,
         external_id, state, attempts, due_at, lease_until, last_status, last_error,
@@ -77,8 +76,7 @@ CREATE INDEX deliveries_due ON deliveries (due_at) WHERE state = 'pending';
 CREATE INDEX deliveries_lease ON deliveries (lease_until) WHERE state = 'sending';
 CREATE INDEX deliveries_campaign ON deliveries (campaign_id, id);
 CREATE INDEX deliveries_dispatch ON deliveries (dispatch_id, id);
-CREATE INDEX deliveries_counted ON deliveries (user_id, campaign_id, created_at) WHERE counted = 1;
-CREATE INDEX deliveries_pending_user ON deliveries (user_id, campaign_id) WHERE state = 'pending';
+CREATE INDEX deliveries_tracked ON deliveries (user_id, campaign_id, created_at) WHERE tracked = 1;
 CREATE INDEX deliveries_segment_user ON deliveries (seq >> 13, user_id);
 COMMIT;
 PRAGMA foreign_keys = ON;
