@@ -82,6 +82,11 @@ type Event struct {
 	Time       time.Time
 	AppID      string
 	Properties map[string]any
+	// EncodedProperties, when not nil, is Properties as compact JSON, as
+	// intake encoded them to check their size; a store may keep these
+	// bytes rather than encode Properties again. Whoever changes
+	// Properties after intake sets it to nil. It is not read back.
+	EncodedProperties []byte
 	// Purchase is set when the event is a purchase.
 	Purchase   *Purchase
 	ReceivedAt time.Time

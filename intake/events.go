@@ -112,7 +112,7 @@ func parseOccurrence(obj object, name string, now time.Time) (hookflow.Event, er
 		ev.AppID = s
 	}
 
-	ev.Properties, err = parseProperties(obj)
+	ev.Properties, ev.EncodedProperties, err = parseProperties(obj)
 	return ev, err
 }
 
@@ -188,32 +188,34 @@ func requiredString(obj object, key string) (string, error) {
 // reservedProperties are keys Braze keeps for itself.
 var reservedProperties = map[string]bool{"time": true, "event_name": true}
 
-// parseProperties reads and checks the properties object; absent or null
-// gives an empty map.
-func parseProperties(obj object) (map[string]any, error) {
+// parseProperties reads and checks the properties object, and returns it
+// with its encoding (encodeCompact); absent or null gives an empty map and
+// no encoding.
+func parseProperties(obj object) (map[string]any, []byte, error) {
 	v, ok := obj.get("properties")
 	if !ok || v == nil {
-		return map[string]any{}, nil
+		return map[string]any{}, nil, nil
 	}
 	props, ok := v.(map[string]any)
 	if !ok {
-		return nil, failf("'properties' must be an object, not %s", kindOf(v))
+		return nil, nil, failf("'properties' must be an object, not %s", kindOf(v))
 	}
 
 	for k, v := range props {
 		if err := checkProperty(k, v); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 
-	size, err := encodedSize(props)
+	encoded, err := encodeCompact(props)
 	if err != nil {
-		return nil, failf("'properties' cannot be encoded: %v", err)
+		return nil, nil, failf("'properties' cannot be encoded: %v", err)
 	}
-	if size > MaxPropertiesBytes {
-		return nil, failf("'properties' is %d bytes of JSON; at most %d are allowed", size, MaxPropertiesBytes)
+	if len(encoded) > MaxPropertiesBytes {
+		return nil, nil, failf("'properties' is %d bytes of JSON; at most %d are allowed",
+			len(encoded), MaxPropertiesBytes)
 	}
-	return props, nil
+	return props, encoded, nil
 }
 
 // checkProperty checks one top-level property.
@@ -234,16 +236,16 @@ func checkProperty(k string, v any) error {
 	return nil
 }
 
-// encodedSize is the length of v as compact JSON, without HTML escaping,
-// which is how it is stored.
-func encodedSize(v any) (int, error) {
+// encodeCompact encodes v as compact JSON without HTML escaping, which is
+// how its size is measured and how it may be stored.
+func encodeCompact(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return buf.Len() - 1, nil // Encode adds a newline.
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil // Encode adds a newline.
 }
 
 // Layouts accepted for times. When parsing, Go accepts fractional seconds

@@ -129,6 +129,9 @@ func TestParseEvent(t *testing.T) {
 				// Only top-level strings are held to 255 characters.
 				"deep": map[string]any{"bio": longString(300)}, "nothing": nil,
 			},
+			// Compact, keys sorted, as the size limit measures it.
+			EncodedProperties: []byte(`{"deep":{"bio":"` + longString(300) +
+				`"},"level":3,"nothing":null,"ok":true,"score":2.5,"tags":["a"]}`),
 			ReceivedAt: now,
 		},
 	}}

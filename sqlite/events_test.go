@@ -190,3 +190,31 @@ func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
 	}
 	return plan.String()
 }
+
+// TestInsertEventsKeepsIntakesEncoding stores an event whose properties
+// intake encoded: the stored text is those bytes, and reads decode them.
+func TestInsertEventsKeepsIntakesEncoding(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ev := &hookflow.Event{ID: "e1", UserID: "u1", Name: "x", Time: time.Unix(10, 0),
+		Properties:        map[string]any{"a": int64(1), "html": "<b>"},
+		EncodedProperties: []byte(`{"a":1,"html":"<b>"}`), ReceivedAt: time.Unix(11, 0)}
+	if err := s.Update(ctx, func(tx hookflow.Tx) error { return tx.InsertEvents([]*hookflow.Event{ev}) }); err != nil {
+		t.Fatalf("InsertEvents: %v", err)
+	}
+	var stored string
+	if err := s.write.DB.QueryRow(`SELECT properties FROM events WHERE id = 'e1'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored != `{"a":1,"html":"<b>"}` {
+		t.Errorf("stored properties = %s, want intake's bytes", stored)
+	}
+	evs, err := s.ListEvents(ctx, "u1", 1)
+	if err != nil || len(evs) != 1 || evs[0].Properties["a"] != int64(1) || evs[0].Properties["html"] != "<b>" {
+		t.Errorf("ListEvents = %+v, %v; want a = 1, html = <b>", evs, err)
+	}
+}

@@ -360,7 +360,7 @@ func (t *tx) InsertEvents(evs []*hookflow.Event) error {
 		if ev.ID == "" {
 			ev.ID = uuid.Must(uuid.NewV7()).String()
 		}
-		props, err := encodeJSON(ev.Properties)
+		props, err := eventProperties(ev)
 		if err != nil {
 			return fmt.Errorf("encoding properties of event %s: %w", ev.ID, err)
 		}
@@ -379,6 +379,16 @@ func (t *tx) InsertEvents(evs []*hookflow.Event) error {
 		return fmt.Errorf("inserting events: %w", mapErr(err))
 	}
 	return nil
+}
+
+// eventProperties is the column value of ev's properties: the encoding
+// intake made when it has one, so the writer does not encode them again
+// (a tenth of intake's CPU, all of it on the writer).
+func eventProperties(ev *hookflow.Event) (any, error) {
+	if ev.EncodedProperties != nil {
+		return string(ev.EncodedProperties), nil
+	}
+	return encodeJSON(ev.Properties)
 }
 
 // ListEvents returns a user's events, newest first; limit <= 0 means 100.
