@@ -198,23 +198,7 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 		w := hookflow.QueueWrite{Completions: done, Rendered: held.results, Deferrals: s.deferred}
 		batch, err := s.store.SaveAndClaim(ctx, s.clock.Now(), w, limit, s.opts.Lease)
 		if err != nil {
-			// The outcomes are written on their own, which sorts out an
-			// attempt another sender recorded (ErrConflict) one by one,
-			// and so are the deferrals.
-			s.write(done)
-			s.flushDeferred(ctx)
-			if len(done) > 0 && errors.Is(err, hookflow.ErrConflict) {
-				continue // the renders are stored on the next turn
-			}
-			if ctx.Err() == nil {
-				s.log.Error("storing renders and claiming deliveries", "err", err, "renders", len(held.results))
-				s.sleep(ctx, s.opts.PollInterval)
-			}
-			// Without the stored render the bytes of a later retry could
-			// differ, so the fresh deliveries are not sent: they go back
-			// to the queue, to be rendered again.
-			s.release(ctx, held)
-			held = prepared{}
+			held = s.writeFailed(ctx, err, done, held)
 			continue
 		}
 		s.deferred = nil
@@ -258,6 +242,28 @@ func (s *Sender) loop(ctx context.Context, inflight *sync.WaitGroup) {
 			s.sleep(ctx, maxWait/4)
 		}
 	}
+}
+
+// writeFailed handles a SaveAndClaim that failed, and returns what is
+// still held for the next write.
+func (s *Sender) writeFailed(ctx context.Context, err error, done []hookflow.Completion, held prepared) prepared {
+	// The outcomes are written on their own, which sorts out an attempt
+	// another sender recorded (ErrConflict) one by one, and so are the
+	// deferrals.
+	s.write(done)
+	s.flushDeferred(ctx)
+	if len(done) > 0 && errors.Is(err, hookflow.ErrConflict) {
+		return held // the renders are stored on the next turn
+	}
+	if ctx.Err() == nil {
+		s.log.Error("storing renders and claiming deliveries", "err", err, "renders", len(held.results))
+		s.sleep(ctx, s.opts.PollInterval)
+	}
+	// Without the stored render the bytes of a later retry could differ,
+	// so the fresh deliveries are not sent: they go back to the queue, to
+	// be rendered again.
+	s.release(ctx, held)
+	return prepared{}
 }
 
 // renderer prepares one claimed batch at a time beside the loop. While it
