@@ -54,11 +54,14 @@ type Store interface {
 	SaveRendered(ctx context.Context, now time.Time, results []RenderResult) error
 	// SaveAndClaim records w.Completions as Complete does, stores
 	// w.Rendered as SaveRendered does and hands w.Deferrals back as Defer
-	// does, then claims as Claim does, all in one write: if any part fails, nothing is kept and nothing claimed
-	// (ErrConflict for an attempt already recorded, ErrNotFound for an
-	// unknown delivery). A sender stores the batch it has just rendered,
-	// and the outcomes since its last claim, with the claim of its next
-	// batch, so a batch costs it one write, not three.
+	// does, then claims as Claim does, all in one write: if any part
+	// fails, nothing is kept and nothing claimed (ErrConflict for an
+	// attempt already recorded, ErrNotFound for an unknown delivery). A
+	// store that reads the claimed deliveries' content after the write
+	// hands them back to the queue when that read fails, so an error
+	// still leaves nothing claimed. A sender stores the batch it has just
+	// rendered, and the outcomes since its last claim, with the claim of
+	// its next batch, so a batch costs it one write, not three.
 	SaveAndClaim(ctx context.Context, now time.Time, w QueueWrite, limit int,
 		lease time.Duration) ([]*Delivery, error)
 	// Complete records attempts and next states in one write.

@@ -95,9 +95,10 @@ func (o *Options) defaults() {
 
 // Sender claims, renders, sends and records deliveries.
 type Sender struct {
-	// waits holds deliveries waiting for a slot of their host, and busy
-	// how long the rest of a busy host's backlog is sent back for; the
-	// loop goroutine owns both.
+	// waits holds deliveries waiting for a slot of their host (the loop
+	// adds to it, the goroutines of ended attempts take from it, under its
+	// lock), and busy how long the rest of a busy host's backlog is sent
+	// back for (the loop's alone).
 	waits waiting
 	busy  busyHosts
 	// claimCap is the most the next claim takes; see sizeClaims.

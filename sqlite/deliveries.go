@@ -210,8 +210,34 @@ func (s *Store) Claim(ctx context.Context, at time.Time, limit int,
 	if err != nil {
 		return nil, err
 	}
-	return ds, s.readContent(ctx, ds)
+	return s.withContent(ctx, at, ds)
 }
+
+// withContent reads the content of deliveries just claimed. The claim is
+// committed by then, so the read does not stop for a cancelled ctx (a
+// shutdown), and if it fails anyway the deliveries are handed back to the
+// queue, as they were, rather than left claimed until their leases expire
+// by a caller that got no deliveries.
+func (s *Store) withContent(ctx context.Context, at time.Time, ds []*hookflow.Delivery) ([]*hookflow.Delivery, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), contentTimeout)
+	defer cancel()
+	err := s.readContent(ctx, ds)
+	if err == nil {
+		return ds, nil
+	}
+	back := make([]hookflow.Deferral, len(ds))
+	for i, d := range ds {
+		back[i] = hookflow.Deferral{DeliveryID: d.ID, DueAt: d.DueAt}
+	}
+	if derr := s.Defer(ctx, at, back); derr != nil {
+		s.logger.Warn("handing back claimed deliveries", "count", len(ds), "err", derr)
+	}
+	return nil, err
+}
+
+// contentTimeout bounds reading the content of a claimed batch, and handing
+// it back when that fails.
+const contentTimeout = 10 * time.Second
 
 // claimSQL is the statement of Claim; see there.
 const claimSQL = `UPDATE deliveries
@@ -332,8 +358,11 @@ func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.Queue
 	// The write joins the group commit of the /users/track calls waiting
 	// (group.go): one commit instead of two, and the pages both touch
 	// (the deliveries just enqueued, the indexes' last pages) written once.
+	// Its statements run under the group's context, never the caller's:
+	// a statement interrupted by a cancelled context can roll back the
+	// whole group.
 	err = s.Update(ctx, func(htx hookflow.Tx) error {
-		t := htx.(*tx).q
+		ctx, t := htx.(*tx).ctx, htx.(*tx).q
 		if len(c.attempts) > 0 {
 			if err := c.write(ctx, t); err != nil {
 				return err
@@ -357,7 +386,7 @@ func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.Queue
 	if err != nil {
 		return nil, err
 	}
-	return ds, s.readContent(ctx, ds)
+	return s.withContent(ctx, at, ds)
 }
 
 // renders are rendering outcomes as rows: of renderStateSQL, one per

@@ -25,6 +25,11 @@
 -- The rebuild drops the old table, which with foreign keys on would first
 -- delete every attempt (attempts references deliveries), so it runs
 -- outside goose's transaction, with foreign keys off, in one of its own.
+-- Goose records the version after that transaction: a process killed
+-- between the two leaves a migrated database that goose would migrate
+-- again ("table delivery_content already exists"). Its schema is then
+-- complete, and `INSERT INTO goose_db_version (version_id, is_applied)
+-- VALUES (8, 1)` records it.
 
 -- +goose NO TRANSACTION
 -- +goose Up

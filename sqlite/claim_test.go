@@ -1,0 +1,59 @@
+package sqlite
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hookflow/hookflow"
+)
+
+// TestSaveAndClaimOutlivesItsContext cancels a SaveAndClaim's context after
+// its claim has run in a group commit, as a shutdown can: the claim is
+// committed, so the call must still return the claimed delivery with its
+// content, not an error that leaves it claimed and unsent.
+func TestSaveAndClaimOutlivesItsContext(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	d := &hookflow.Delivery{ID: "d1", Origin: hookflow.OriginCampaign, CampaignID: "c1", UserID: "u1",
+		Payload: hookflow.Payload{TriggerProperties: map[string]any{"coupon": "X"}}, DueAt: at, CreatedAt: at}
+	if err := s.Update(ctx, func(tx hookflow.Tx) error { return tx.Enqueue([]*hookflow.Delivery{d}) }); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+
+	// A holds the committer, so the two calls after it queue, in order,
+	// and join one group: SaveAndClaim's claim, then B, which cancels
+	// SaveAndClaim's context before the group commits.
+	release := make(chan struct{})
+	go s.Update(ctx, func(hookflow.Tx) error { <-release; return nil })
+	time.Sleep(50 * time.Millisecond)
+
+	sacCtx, cancel := context.WithCancel(ctx)
+	type result struct {
+		ds  []*hookflow.Delivery
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ds, err := s.SaveAndClaim(sacCtx, at, hookflow.QueueWrite{}, 10, time.Minute)
+		done <- result{ds, err}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	go s.Update(ctx, func(hookflow.Tx) error { cancel(); return nil })
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+
+	r := <-done
+	if r.err != nil || len(r.ds) != 1 || r.ds[0].Payload.TriggerProperties["coupon"] != "X" {
+		t.Fatalf("SaveAndClaim = %v, %v; want d1 with its payload", r.ds, r.err)
+	}
+	got, _, err := s.GetDelivery(ctx, "d1")
+	if err != nil || got.State != hookflow.StateSending {
+		t.Errorf("d1 = %+v, %v; want it claimed, sending", got, err)
+	}
+}
