@@ -57,3 +57,29 @@ func TestSaveAndClaimOutlivesItsContext(t *testing.T) {
 		t.Errorf("d1 = %+v, %v; want it claimed, sending", got, err)
 	}
 }
+
+// TestCheckpointerCopiesTheWAL writes far fewer pages than the writer's
+// own checkpoint waits for, and checks that the checkpointer copies them
+// into the database file.
+func TestCheckpointerCopiesTheWAL(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	before := s.checkpointed.Load()
+	err = s.Update(ctx, func(tx hookflow.Tx) error {
+		return tx.InsertUser(&hookflow.User{ID: "u1", ExternalID: "ext-1"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for s.checkpointed.Load() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("no checkpoint copied the WAL within 2 s")
+		}
+		time.Sleep(checkpointEvery)
+	}
+}
