@@ -495,6 +495,13 @@ func (s *Sender) attempt(o outgoing, release func(hostgate.Outcome)) {
 }
 
 func (s *Sender) logAttempt(d *hookflow.Delivery, a hookflow.Attempt, state string, due time.Time) {
+	failed := state != hookflow.StateDelivered && state != hookflow.StatePending
+	if !failed && !s.log.Enabled(context.Background(), slog.LevelDebug) {
+		// Every attempt passes here, and only a failed delivery is logged
+		// at Info: building the attributes (and parsing the URL for the
+		// host) of a line that is not written is work for nothing.
+		return
+	}
 	attrs := []any{
 		"delivery_id", d.ID, "campaign_id", d.CampaignID, "host", hostOf(d.Request.URL),
 		"attempt", a.Number, "status", a.Status, "duration_ms", a.Duration.Milliseconds(),

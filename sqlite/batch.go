@@ -19,7 +19,7 @@ func execRows(ctx context.Context, t *writeTx, build func(n int) string, rows []
 	query, built := "", 0
 	for len(rows) > 0 {
 		n := min(len(rows), batchRows)
-		var args []any
+		args := make([]any, 0, n*len(rows[0]))
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
