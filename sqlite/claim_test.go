@@ -14,11 +14,7 @@ import (
 // content, not an error that leaves it claimed and unsent.
 func TestSaveAndClaimOutlivesItsContext(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testStore(t)
 	at := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
 	d := &hookflow.Delivery{ID: "d1", Origin: hookflow.OriginCampaign, CampaignID: "c1", UserID: "u1",
 		Payload: hookflow.Payload{TriggerProperties: map[string]any{"coupon": "X"}}, DueAt: at, CreatedAt: at}
@@ -63,13 +59,9 @@ func TestSaveAndClaimOutlivesItsContext(t *testing.T) {
 // into the database file.
 func TestCheckpointerCopiesTheWAL(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testStore(t)
 	before := s.checkpointed.Load()
-	err = s.Update(ctx, func(tx hookflow.Tx) error {
+	err := s.Update(ctx, func(tx hookflow.Tx) error {
 		return tx.InsertUser(&hookflow.User{ID: "u1", ExternalID: "ext-1"})
 	})
 	if err != nil {

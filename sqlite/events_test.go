@@ -15,12 +15,8 @@ import (
 // read and write by user finds all of them and none of another user's.
 func TestEventsAcrossSegments(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	_, err = s.write.DB.Exec(`INSERT INTO users (id, external_id, created_at, updated_at)
+	s := testStore(t)
+	_, err := s.write.DB.Exec(`INSERT INTO users (id, external_id, created_at, updated_at)
 		VALUES ('u1', 'ext-1', 1, 1), ('u2', 'ext-2', 1, 1), ('u3', 'ext-3', 1, 1);
 		INSERT INTO events (seq, id, user_id, name, time, received_at)
 		VALUES (1, 'a', 'u1', 'x', 10, 1), (8191, 'b', 'u2', 'x', 20, 1),
@@ -55,12 +51,7 @@ func TestEventsAcrossSegments(t *testing.T) {
 // and deliveries through the indexes migrations 7 and 8 made for them,
 // never by reading a whole table.
 func TestReadsByUserUseTheirIndexes(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testStore(t)
 	where, args := deliveryWhere(hookflow.DeliveryFilter{UserID: "u1"})
 	for _, c := range []struct {
 		query string
@@ -91,12 +82,8 @@ func TestReadsByUserUseTheirIndexes(t *testing.T) {
 // 0, 2 and 5 of deliveries_segment_user, and merges them into another user.
 func TestDeliveriesAcrossSegments(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	_, err = s.write.DB.Exec(`INSERT INTO users (id, external_id, created_at, updated_at)
+	s := testStore(t)
+	_, err := s.write.DB.Exec(`INSERT INTO users (id, external_id, created_at, updated_at)
 		VALUES ('u1', 'ext-1', 1, 1), ('u2', 'ext-2', 1, 1);
 		INSERT INTO deliveries (seq, id, origin, user_id, state, due_at, created_at, updated_at)
 		VALUES (1, 'd1', 'campaign', 'u1', 'delivered', 1, 1, 1),
@@ -135,11 +122,7 @@ func TestDeliveriesAcrossSegments(t *testing.T) {
 // not: LastSendAt and CancelPending see only the second.
 func TestUntrackedDeliveries(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testStore(t)
 	at := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
 	enqueue := func(user string, untracked bool) {
 		t.Helper()
@@ -172,6 +155,17 @@ func TestUntrackedDeliveries(t *testing.T) {
 	}
 }
 
+// testStore opens a store on a fresh file, closed when t ends.
+func testStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), t.TempDir()+"/hookflow.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
 	t.Helper()
 	rows, err := s.write.DB.Query(`EXPLAIN QUERY PLAN `+query, args...)
@@ -195,11 +189,7 @@ func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
 // intake encoded: the stored text is those bytes, and reads decode them.
 func TestInsertEventsKeepsIntakesEncoding(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testStore(t)
 	ev := &hookflow.Event{ID: "e1", UserID: "u1", Name: "x", Time: time.Unix(10, 0),
 		Properties:        map[string]any{"a": int64(1), "html": "<b>"},
 		EncodedProperties: []byte(`{"a":1,"html":"<b>"}`), ReceivedAt: time.Unix(11, 0)}

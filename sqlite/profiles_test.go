@@ -35,11 +35,7 @@ func write(t *testing.T, s *Store, fn func(hookflow.Tx) error) {
 // then changes it every way the store can, and checks that each lookup
 // after a change sees it.
 func TestProfileCacheFollowsWrites(t *testing.T) {
-	s, err := Open(context.Background(), t.TempDir()+"/hookflow.db", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testStore(t)
 	write(t, s, func(tx hookflow.Tx) error {
 		return tx.InsertUser(&hookflow.User{ID: "u1", ExternalID: "ext-1",
 			Attributes: map[string]any{"plan": "free", "tags": []any{"a"}}})
@@ -97,11 +93,7 @@ func TestProfileCacheFollowsWrites(t *testing.T) {
 // that then fails: the change is rolled back, and so must the cache be.
 func TestProfileCacheForgetsRollback(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir()+"/hookflow.db", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testStore(t)
 	write(t, s, func(tx hookflow.Tx) error {
 		return tx.InsertUser(&hookflow.User{ID: "u1", ExternalID: "ext-1",
 			Attributes: map[string]any{"plan": "free"}})
@@ -109,7 +101,7 @@ func TestProfileCacheForgetsRollback(t *testing.T) {
 	lookup(t, s, "ext-1")
 
 	refused := errors.New("refused")
-	err = s.Update(ctx, func(tx hookflow.Tx) error {
+	err := s.Update(ctx, func(tx hookflow.Tx) error {
 		u := &hookflow.User{ID: "u1", ExternalID: "ext-1", Attributes: map[string]any{"plan": "gold"}}
 		if err := tx.UpdateUser(u); err != nil {
 			return err
