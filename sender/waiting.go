@@ -137,18 +137,13 @@ func (w *waiting) has(host string) bool {
 // arrival order per host, and sends back to the queue those that waited
 // too long.
 func (s *Sender) runWaiting(inflight *sync.WaitGroup) {
-	s.later(s.startWaiting(s.clock.Now(), inflight))
-}
-
-// startWaiting is runWaiting's pass over the wait, under its lock; it
-// returns the deliveries to send back.
-func (s *Sender) startWaiting(now time.Time, inflight *sync.WaitGroup) []hookflow.Deferral {
 	s.waits.mu.Lock()
 	defer s.waits.mu.Unlock()
 	if s.waits.count == 0 {
 		s.waits.forget(time.Now())
-		return nil
+		return
 	}
+	now := s.clock.Now()
 	var deferred []hookflow.Deferral
 	for host, h := range s.waits.hosts {
 		queue := h.queue
@@ -178,7 +173,7 @@ func (s *Sender) startWaiting(now time.Time, inflight *sync.WaitGroup) []hookflo
 		h.queue = kept
 		h.took(started, time.Now())
 	}
-	return deferred
+	s.later(deferred)
 }
 
 // next hands the first waiter of host, with its gate slot, to the goroutine

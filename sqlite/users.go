@@ -99,9 +99,9 @@ func (s *Store) GetUsers(ctx context.Context, ids []string) (map[string]*hookflo
 }
 
 // FindUsersByExternalID reads the profiles with the given external ids,
-// with their aliases, keyed by external id, in two queries per
+// with their aliases, keyed by external id: those the writer's profile
+// cache keeps from it (profiles.go), the others in two queries per
 // inListChunk distinct ids.
-// The writer's profile cache answers for the profiles it keeps (profiles.go).
 func (t *tx) FindUsersByExternalID(ids []string) (map[string]*hookflow.User, error) {
 	users, missing := t.q.profiles.find(ids)
 	if len(missing) == 0 {
