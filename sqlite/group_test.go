@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/hookflow/hookflow"
 )
@@ -38,24 +37,32 @@ func userIDs(t *testing.T, s *Store) []string {
 	return ids
 }
 
-// runAsGroup runs fns as one group, in one transaction, each on a goroutine
-// of its own as callers of Update, and returns the error each call reported.
+// runAsGroup runs fns one after another in one group transaction, each in
+// its savepoint as the committer runs them (package txgroup tests the
+// committer itself), commits, and returns the error each call returned.
 func runAsGroup(t *testing.T, s *Store, fns ...func(hookflow.Tx) error) []error {
 	t.Helper()
-	tx, err := s.beginGroup()
+	gt, err := s.beginGroup()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var group []*call
 	errs := make([]error, len(fns))
-	var callers sync.WaitGroup
 	for i, fn := range fns {
-		c := newCall(context.Background(), fn)
-		group = append(group, c)
-		callers.Go(func() { errs[i] = c.await() })
+		if err := gt.Savepoint(); err != nil {
+			t.Fatal(err)
+		}
+		if errs[i] = fn(&tx{ctx: groupCtx, q: gt.writeTx}); errs[i] == nil {
+			err = gt.Release()
+		} else {
+			err = gt.Undo()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	s.runGroup(tx, group)
-	callers.Wait()
+	if err := gt.Commit(); err != nil {
+		t.Fatal(err)
+	}
 	return errs
 }
 
@@ -107,31 +114,40 @@ func TestGroupCallsSeeEarlierCallsWrites(t *testing.T) {
 }
 
 // A call that ends the shared transaction (here by rolling it back behind
-// the store's back) fails alone; the others are run again, each in its own
-// transaction, and stored once.
-func TestBrokenGroupRunsTheOthersAlone(t *testing.T) {
+// the store's back) breaks the savepoint that follows; the committer then
+// runs each call alone (package txgroup), so this one fails on its own and
+// the store goes on.
+func TestBrokenGroupTransaction(t *testing.T) {
 	s := openInternal(t)
-	runs := 0
-	errs := runAsGroup(t, s,
-		insertUser("a"),
-		func(htx hookflow.Tx) error {
-			runs++
-			if err := htx.InsertUser(&hookflow.User{ID: "b"}); err != nil {
-				return err
-			}
-			_, err := htx.(*tx).q.Tx.ExecContext(groupCtx, `ROLLBACK`)
-			return err
-		},
-		insertUser("c"),
-	)
+	gt, err := s.beginGroup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gt.Savepoint(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gt.Tx.ExecContext(groupCtx, `ROLLBACK`); err != nil {
+		t.Fatal(err)
+	}
+	if err := gt.Release(); err == nil {
+		t.Error("releasing a savepoint of a rolled-back transaction succeeded")
+	}
+	gt.Rollback()
 
-	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
-		t.Fatalf("errors = %v, want nil, an error, nil", errs)
+	err = s.Update(context.Background(), func(htx hookflow.Tx) error {
+		if err := htx.InsertUser(&hookflow.User{ID: "b"}); err != nil {
+			return err
+		}
+		_, err := htx.(*tx).q.Tx.ExecContext(groupCtx, `ROLLBACK`)
+		return err
+	})
+	if err == nil {
+		t.Error("Update that rolled back its transaction succeeded")
 	}
-	if runs != 2 {
-		t.Errorf("the breaking call ran %d times, want 2 (in the group, then alone)", runs)
+	if err := s.Update(context.Background(), insertUser("c")); err != nil {
+		t.Fatalf("Update after a broken one: %v", err)
 	}
-	if got, want := fmt.Sprint(userIDs(t, s)), "[a c]"; got != want {
+	if got, want := fmt.Sprint(userIDs(t, s)), "[c]"; got != want {
 		t.Errorf("users = %s, want %s", got, want)
 	}
 }
@@ -193,9 +209,8 @@ func TestUpdateCancelledBeforeItRuns(t *testing.T) {
 		t.Fatalf("Update = %v, want context.Canceled", err)
 	}
 
-	errs := runAsGroup(t, s, insertUser("b"))
-	if errs[0] != nil {
-		t.Fatal(errs[0])
+	if err := s.Update(context.Background(), insertUser("b")); err != nil {
+		t.Fatal(err)
 	}
 	if got, want := fmt.Sprint(userIDs(t, s)), "[b]"; got != want {
 		t.Errorf("users = %s, want %s", got, want)
@@ -243,50 +258,5 @@ func TestConcurrentUpdatesGroup(t *testing.T) {
 	}
 	if err := s.Update(context.Background(), insertUser("late")); !errors.Is(err, errClosed) {
 		t.Errorf("Update after Close = %v, want errClosed", err)
-	}
-}
-
-// A group that has run for groupBudget commits what ran and leaves the
-// other calls to the next group, so the first caller is not kept waiting.
-func TestGroupCommitsOnceItsBudgetIsSpent(t *testing.T) {
-	s := openInternal(t)
-	slow := func(tx hookflow.Tx) error {
-		time.Sleep(groupBudget + 10*time.Millisecond)
-		return tx.InsertUser(&hookflow.User{ID: "slow"})
-	}
-	var group []*call
-	errs := make([]error, 3)
-	var callers sync.WaitGroup
-	for i, fn := range []func(hookflow.Tx) error{slow, insertUser("a"), insertUser("b")} {
-		c := newCall(context.Background(), fn)
-		group = append(group, c)
-		callers.Go(func() { errs[i] = c.await() })
-	}
-
-	tx, err := s.beginGroup()
-	if err != nil {
-		t.Fatal(err)
-	}
-	left := s.runGroup(tx, group)
-	<-group[0].done
-	if len(left) != 2 || left[0] != group[1] || left[1] != group[2] {
-		t.Fatalf("left %d calls, want the last 2", len(left))
-	}
-	if got, want := fmt.Sprint(userIDs(t, s)), "[slow]"; got != want {
-		t.Errorf("after the first group: users = %s, want %s", got, want)
-	}
-
-	if tx, err = s.beginGroup(); err != nil {
-		t.Fatal(err)
-	}
-	if left := s.runGroup(tx, left); len(left) != 0 {
-		t.Errorf("second group left %d calls", len(left))
-	}
-	callers.Wait()
-	if fmt.Sprint(errs) != "[<nil> <nil> <nil>]" {
-		t.Errorf("errors = %v", errs)
-	}
-	if got, want := fmt.Sprint(userIDs(t, s)), "[a b slow]"; got != want {
-		t.Errorf("users = %s, want %s", got, want)
 	}
 }

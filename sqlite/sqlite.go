@@ -42,6 +42,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/txgroup"
 )
 
 //go:embed migrations/*.sql
@@ -88,11 +89,10 @@ type Store struct {
 	checkpointed     atomic.Int64
 	checkpointerDone chan struct{}
 
-	// calls carries Update calls to the committer (group.go); closing
-	// ends it, and committed is closed once it has returned.
-	calls     chan *call
+	// group commits Update calls (group.go); closing stops the
+	// checkpointer.
+	group     *txgroup.Group[*groupTx]
 	closing   chan struct{}
-	committed chan struct{}
 	closeOnce sync.Once
 }
 
@@ -132,9 +132,8 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		return nil, err
 	}
 
-	s.calls = make(chan *call)
-	s.closing, s.committed = make(chan struct{}), make(chan struct{})
-	go s.commit()
+	s.closing = make(chan struct{})
+	s.startGroup()
 	s.checkpointerDone = make(chan struct{})
 	go s.checkpointer()
 	return s, nil
@@ -232,7 +231,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 func (s *Store) Close() error {
 	if s.closing != nil {
 		s.closeOnce.Do(func() { close(s.closing) })
-		<-s.committed
+		s.group.Close()
 		<-s.checkpointerDone
 	}
 	var errs []error
