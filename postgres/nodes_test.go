@@ -357,3 +357,48 @@ func TestConcurrentClaimersAcrossStores(t *testing.T) {
 		}
 	}
 }
+
+// A write that locked users finds them by external id as they were; a
+// profile another node created after the lock is ErrConflict, so that the
+// write is run again and locks it.
+func TestFindUsersByExternalIDAfterLockAcrossStores(t *testing.T) {
+	t.Parallel()
+	url := schemaURL(t)
+	a, b := openStore(t, url), openStore(t, url)
+	ctx := context.Background()
+	early := &hookflow.User{ID: "eeeeeeeeeeeeeeeeeeeeeee5", ExternalID: "ext-early"}
+	if err := a.Update(ctx, func(tx hookflow.Tx) error { return tx.InsertUser(early) }); err != nil {
+		t.Fatal(err)
+	}
+
+	var got map[string]*hookflow.User
+	var late error
+	err := a.Update(ctx, func(tx hookflow.Tx) error {
+		refs := []hookflow.UserRef{{ExternalID: "ext-early"}, {ExternalID: "ext-late"}}
+		if err := tx.(hookflow.UserLocker).LockUsers(refs); err != nil {
+			return err
+		}
+		// The other node creates ext-late meanwhile.
+		err := b.Update(ctx, func(tx hookflow.Tx) error {
+			return tx.InsertUser(&hookflow.User{ID: "eeeeeeeeeeeeeeeeeeeeeee6", ExternalID: "ext-late"})
+		})
+		if err != nil {
+			return err
+		}
+
+		if got, err = tx.FindUsersByExternalID([]string{"ext-early"}); err != nil {
+			return err
+		}
+		_, late = tx.FindUsersByExternalID([]string{"ext-early", "ext-late"})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := got["ext-early"]; len(got) != 1 || u == nil || u.ID != early.ID {
+		t.Errorf("locked profiles = %+v, want ext-early only", got)
+	}
+	if !errors.Is(late, hookflow.ErrConflict) {
+		t.Errorf("FindUsersByExternalID of a profile created after the lock = %v, want ErrConflict", late)
+	}
+}

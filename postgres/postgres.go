@@ -48,6 +48,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/txgroup"
 )
 
 //go:embed migrations/*.sql
@@ -58,11 +59,10 @@ var migrations embed.FS
 // share one database.
 type Store struct {
 	pool *pgxpool.Pool
-	// updates holds a token for each Update transaction in flight; see
-	// updateSlots.
-	updates chan struct{}
-	cfg     *pgxpool.Config
-	logger  *slog.Logger
+	// group commits Update calls (group.go).
+	group  *txgroup.Group[*groupTx]
+	cfg    *pgxpool.Config
+	logger *slog.Logger
 	// schema is the current_schema() of the pool's connections: it scopes
 	// notifications and lock keys.
 	schema string
@@ -93,7 +93,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("connecting to postgres: %w", err)
 	}
-	s := &Store{pool: pool, cfg: cfg, logger: logger, updates: make(chan struct{}, updateSlots(cfg.MaxConns))}
+	s := &Store{pool: pool, cfg: cfg, logger: logger}
 	err = pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&s.schema)
 	if err != nil {
 		pool.Close()
@@ -103,6 +103,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 		pool.Close()
 		return nil, err
 	}
+	s.startGroup()
 	return s, nil
 }
 
@@ -174,10 +175,14 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the pool, waiting for connections in use to be released.
+// Close waits for the group of Update calls being written, refuses further
+// calls, and closes the pool, waiting for connections in use to be released.
 // Listen and Lead hold connections of their own: cancel their contexts to
 // end them.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.Close()
+	}
 	s.pool.Close()
 	return nil
 }
@@ -188,56 +193,6 @@ func (s *Store) lockKey(purpose string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte("hookflow\x00" + purpose + "\x00" + s.schema))
 	return int64(h.Sum64())
-}
-
-// maxUpdates bounds the Update transactions in flight whatever the pool's
-// size. Update serves the API's writes (/users/track, sends, identify),
-// which lock the profiles they name, so calls naming the same users wait
-// for one another, connections held; more of them at once only lengthens
-// the queue of locks. Measured with the bench's intake (16 clients, 75
-// events of 10,000 users a call): 9,137 events/s with 4 at once, 1,348
-// with 14 and 196 with 16.
-const maxUpdates = 4
-
-// updateSlots is how many Update transactions may hold a connection of a
-// pool of poolSize at once: at most maxUpdates, leaving two connections
-// (one of a pool of two or three) to the sender and to reads. Unbounded,
-// a burst of API writes took every connection of pgx's default pool of
-// four, and the sender, waiting for one to claim and record outcomes, got
-// 25 webhooks/s out while intake ran (bench e2e).
-func updateSlots(poolSize int32) int {
-	switch {
-	case poolSize >= 4:
-		return min(int(poolSize)-2, maxUpdates)
-	case poolSize >= 2:
-		return int(poolSize) - 1
-	}
-	return 1
-}
-
-// Update runs fn in one transaction, committed if fn returns nil and rolled
-// back otherwise. If fn enqueued deliveries, the transaction also notifies
-// listeners, once, and PostgreSQL delivers that notification on commit. It
-// waits for one of updateSlots first.
-func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
-	select {
-	case s.updates <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for a connection: %w", ctx.Err())
-	}
-	defer func() { <-s.updates }()
-
-	err := s.inTx(ctx, func(q pgx.Tx) error {
-		t := &tx{ctx: ctx, q: q}
-		if err := fn(t); err != nil {
-			return err
-		}
-		if t.enqueued {
-			return s.notify(ctx, q)
-		}
-		return nil
-	})
-	return lostRace(err)
 }
 
 // lostRace reports a transaction that PostgreSQL aborted to break a

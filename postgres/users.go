@@ -16,7 +16,7 @@ import (
 // tx is the hookflow.Tx of one Update call.
 type tx struct {
 	ctx context.Context
-	q   pgx.Tx
+	q   *pipe
 	// enqueued records that the transaction must notify listeners.
 	enqueued bool
 	// locked holds the ids of the profiles LockUsers locked and of those
@@ -252,17 +252,16 @@ func (t *tx) InsertUser(u *hookflow.User) error {
 		return err
 	}
 
-	_, err = t.q.Exec(t.ctx,
+	// Queued (pipe.go): a request's new profiles go to the server together.
+	t.q.queue("inserting user "+u.ID,
 		`INSERT INTO users (id, external_id, email, attributes, created_at, updated_at)
 		 VALUES ($1, $2, $3, $4, $5, $6)`,
 		u.ID, nullString(u.ExternalID), emailColumn(u), attrs, u.CreatedAt, u.UpdatedAt)
-	if err != nil {
-		return fmt.Errorf("inserting user %s: %w", u.ID, mapErr(err))
-	}
 	if t.locked != nil {
 		t.locked[u.ID] = true // a new row is the inserting transaction's alone
 	}
-	return t.insertAliases(u)
+	t.insertAliases(u)
+	return nil
 }
 
 // UpdateUser replaces the profile's external id, aliases and attributes. It
@@ -290,7 +289,8 @@ func (t *tx) UpdateUser(u *hookflow.User) error {
 	if err != nil {
 		return fmt.Errorf("updating aliases of user %s: %w", u.ID, err)
 	}
-	return t.insertAliases(u)
+	t.insertAliases(u)
+	return nil
 }
 
 // emailColumn is the email attribute as the users.email column holds it.
@@ -301,17 +301,13 @@ func emailColumn(u *hookflow.User) []byte {
 	return nil
 }
 
-func (t *tx) insertAliases(u *hookflow.User) error {
+// insertAliases queues the inserts of u's aliases (pipe.go).
+func (t *tx) insertAliases(u *hookflow.User) {
 	for _, a := range u.Aliases {
-		_, err := t.q.Exec(t.ctx,
+		t.q.queue(fmt.Sprintf("storing alias %s/%s of user %s", a.Label, a.Name, u.ID),
 			`INSERT INTO user_aliases (user_id, label, name) VALUES ($1, $2, $3)`,
 			u.ID, a.Label, a.Name)
-		if err != nil {
-			return fmt.Errorf("storing alias %s/%s of user %s: %w",
-				a.Label, a.Name, u.ID, mapErr(err))
-		}
 	}
-	return nil
 }
 
 // eachUserPage is how many profiles EachUser reads at a time. It reads a page,

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 
@@ -134,43 +133,4 @@ func testFindUsersByExternalID(t *testing.T, s hookflow.Store) {
 		}
 		return nil
 	})
-}
-
-// testFindUsersByExternalIDAfterLock: where the store's Tx locks users (a
-// hookflow.UserLocker), a profile another writer created after the lock
-// was taken is ErrConflict, as FindUser reports it, so that the write runs
-// again and locks it; the locked profiles read as usual.
-func testFindUsersByExternalIDAfterLock(t *testing.T, s hookflow.Store) {
-	locker := false
-	update(t, s, func(tx hookflow.Tx) error {
-		_, locker = tx.(hookflow.UserLocker)
-		return nil
-	})
-	if !locker {
-		t.Skip("this store runs one writer at a time and locks no users")
-	}
-	early := newUser("eeeeeeeeeeeeeeeeeeeeeee5", "ext-early", "")
-	insertUsers(t, s, early)
-
-	var got map[string]*hookflow.User
-	var late error
-	update(t, s, func(tx hookflow.Tx) error {
-		refs := []hookflow.UserRef{{ExternalID: "ext-early"}, {ExternalID: "ext-late"}}
-		if err := tx.(hookflow.UserLocker).LockUsers(refs); err != nil {
-			return err
-		}
-		// Another writer creates ext-late meanwhile.
-		insertUsers(t, s, newUser("eeeeeeeeeeeeeeeeeeeeeee6", "ext-late", ""))
-
-		var err error
-		if got, err = tx.FindUsersByExternalID([]string{"ext-early"}); err != nil {
-			return err
-		}
-		_, late = tx.FindUsersByExternalID([]string{"ext-early", "ext-late"})
-		return nil
-	})
-	equal(t, "locked profile", got, map[string]*hookflow.User{"ext-early": early})
-	if !errors.Is(late, hookflow.ErrConflict) {
-		t.Errorf("FindUsersByExternalID of a profile created after the lock = %v, want ErrConflict", late)
-	}
 }

@@ -31,7 +31,6 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"GetUsersMany", testGetUsersMany},
 		{"FindUsersByExternalID", testFindUsersByExternalID},
 		{"SaveAndClaimDefers", testSaveAndClaimDefers},
-		{"FindUsersByExternalIDAfterLock", testFindUsersByExternalIDAfterLock},
 		{"UserConflicts", testUserConflicts},
 		{"UpdateUser", testUpdateUser},
 		{"ConcurrentUserWrites", testConcurrentUserWrites},

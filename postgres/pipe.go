@@ -1,0 +1,86 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// pipe is an Update's transaction with a queue: the statements queue is
+// given wait until the call's next statement of any kind, or the end of
+// the call, and then go to the server together, in one round trip (a pgx
+// batch). A /users/track batch that creates 50 profiles used to wait for
+// 50 round trips; it now waits for one. Only statements whose result
+// nothing reads before the next statement may be queued: the profile
+// inserts.
+//
+// Exec, Query, QueryRow and CopyFrom send the queue first; the store's
+// transactions use no other method of pgx.Tx that runs statements.
+//
+// A queued statement's error (a profile another node created meanwhile)
+// is reported by the statement it waited for, or by the end of the call,
+// and fails the call as it would have by itself.
+type pipe struct {
+	pgx.Tx
+	queued pgx.Batch
+	what   []string // what each queued statement does, for its error
+}
+
+// queue holds sql back until the next statement; what says what it does.
+func (p *pipe) queue(what, sql string, args ...any) {
+	p.queued.Queue(sql, args...)
+	p.what = append(p.what, what)
+}
+
+// flush sends the queued statements and returns the first one's error.
+func (p *pipe) flush(ctx context.Context) error {
+	if len(p.what) == 0 {
+		return nil
+	}
+	b, what := p.queued, p.what
+	p.queued, p.what = pgx.Batch{}, nil
+	res := p.Tx.SendBatch(ctx, &b)
+	for _, w := range what {
+		if _, err := res.Exec(); err != nil {
+			res.Close()
+			return fmt.Errorf("%s: %w", w, mapErr(err))
+		}
+	}
+	return res.Close()
+}
+
+func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := p.flush(ctx); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return p.Tx.Exec(ctx, sql, args...)
+}
+
+func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := p.flush(ctx); err != nil {
+		return nil, err
+	}
+	return p.Tx.Query(ctx, sql, args...)
+}
+
+func (p *pipe) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := p.flush(ctx); err != nil {
+		return errRow{err}
+	}
+	return p.Tx.QueryRow(ctx, sql, args...)
+}
+
+func (p *pipe) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string,
+	src pgx.CopyFromSource) (int64, error) {
+	if err := p.flush(ctx); err != nil {
+		return 0, err
+	}
+	return p.Tx.CopyFrom(ctx, table, columns, src)
+}
+
+// errRow is a row whose statement never ran.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
