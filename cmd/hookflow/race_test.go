@@ -63,8 +63,10 @@ func TestRaceConcurrentWritesCreateOneUser(t *testing.T) {
 	}, clients, "s", "")
 
 	// Sends naming the same existing users in opposite orders: each locks
-	// the profiles it names, in braze id order whatever the request's, so
-	// none waits for the others in a cycle.
+	// the profiles it names, in braze id order whatever the request's. The
+	// calls a node groups in one transaction lock in turn, so two nodes'
+	// groups can still meet in a cycle; PostgreSQL then fails one call,
+	// which rolls back alone and is run again: none may fail.
 	raceAll(t, "POST /campaigns/trigger/send (crossed)", func(user string, w int) (string, any) {
 		var rs []any
 		for i := range raceUsers {
