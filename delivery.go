@@ -77,7 +77,9 @@ type Delivery struct {
 	LastError   string
 	AbortReason string
 	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// UpdatedAt is when the delivery last changed state (storing its
+	// rendered request is no change of state).
+	UpdatedAt time.Time
 	// FirstAttemptAt is when the first attempt started; the retry window is
 	// measured from it. Zero before the first attempt.
 	FirstAttemptAt time.Time

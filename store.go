@@ -50,7 +50,9 @@ type Store interface {
 	// with LeaseUntil = now+lease, oldest due first.
 	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error)
 	// SaveRendered stores rendered requests in one write. A result with an
-	// AbortReason ends its delivery aborted; one with an Error ends it failed.
+	// AbortReason ends its delivery aborted; one with an Error ends it
+	// failed, and both set UpdatedAt. A rendered request leaves the rest of
+	// its delivery, UpdatedAt included, as the claim left it.
 	SaveRendered(ctx context.Context, now time.Time, results []RenderResult) error
 	// SaveAndClaim records w.Completions as Complete does, stores
 	// w.Rendered as SaveRendered does and hands w.Deferrals back as Defer

@@ -395,7 +395,7 @@ func (r *renderRows) save(ctx context.Context, t pgx.Tx, at time.Time) error {
 		request_headers = CASE WHEN v.rendered THEN v.headers ELSE d.request_headers END,
 		request_body = CASE WHEN v.rendered THEN v.body ELSE d.request_body END,
 		lease_until = CASE WHEN v.state IS NULL THEN d.lease_until END,
-		updated_at = $1
+		updated_at = CASE WHEN v.state IS NULL THEN d.updated_at ELSE $1 END
 		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bool[],
 			$7::text[], $8::bytea[], $9::text[], $10::bytea[])
 			AS v(id, state, abort_reason, last_error, rendered, method, url, headers, body)

@@ -331,7 +331,7 @@ func (s *Store) readContentChunk(ctx context.Context, ids []string, byID map[str
 // ErrNotFound, and nothing stored, if a delivery does not exist.
 func (s *Store) SaveRendered(ctx context.Context, at time.Time, results []hookflow.RenderResult) error {
 	r, err := renderRows(results, at)
-	if err != nil || len(r.states) == 0 {
+	if err != nil || len(r.states)+len(r.requests) == 0 {
 		return err
 	}
 	return s.inWrite(ctx, func(t *writeTx) error {
@@ -390,7 +390,8 @@ func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.Queue
 }
 
 // renders are rendering outcomes as rows: of renderStateSQL, one per
-// outcome, and of renderRequestSQL, one per rendered request.
+// delivery that ends at its render (aborted, failed), and of
+// renderRequestSQL, one per rendered request.
 type renders struct {
 	states, requests [][]any
 }
@@ -402,7 +403,9 @@ func renderRows(results []hookflow.RenderResult, at time.Time) (renders, error) 
 		if err != nil {
 			return renders{}, err
 		}
-		r.states = append(r.states, state)
+		if state != nil {
+			r.states = append(r.states, state)
+		}
 		if request != nil {
 			r.requests = append(r.requests, request)
 		}
@@ -411,38 +414,46 @@ func renderRows(results []hookflow.RenderResult, at time.Time) (renders, error) 
 }
 
 // saveRendered stores r in t; ErrNotFound if a delivery does not exist.
+// A rendered request leaves its delivery's row as the claim left it
+// (sending, leased): only its content changes, one row written instead of
+// two for nearly every delivery. The outcome that follows moves the row.
 func saveRendered(ctx context.Context, t *writeTx, r renders) error {
-	if len(r.states) == 0 {
-		return nil
+	if err := saveRenderRows(ctx, t, renderStateSQL, r.states); err != nil {
+		return fmt.Errorf("saving rendered deliveries: %w", err)
 	}
-	ids := make(map[any]bool, len(r.states))
-	for _, row := range r.states {
-		ids[row[0]] = true
-	}
-	n, err := execRows(ctx, t, renderStateSQL, r.states)
-	if err != nil {
-		return fmt.Errorf("saving rendered deliveries: %w", mapErr(err))
-	}
-	if n < int64(len(ids)) {
-		return fmt.Errorf("saving rendered deliveries: %d of %d: %w",
-			int64(len(ids))-n, len(ids), hookflow.ErrNotFound)
-	}
-	if _, err := execRows(ctx, t, renderRequestSQL, r.requests); err != nil {
-		return fmt.Errorf("saving rendered requests: %w", mapErr(err))
+	if err := saveRenderRows(ctx, t, renderRequestSQL, r.requests); err != nil {
+		return fmt.Errorf("saving rendered requests: %w", err)
 	}
 	return nil
 }
 
-// renderStateSQL updates n deliveries from the state rows of renderRow. A
-// NULL state keeps the delivery sending; otherwise the delivery ends in
-// that state and its lease is released.
+// saveRenderRows runs the statement build makes for rows, whose first
+// column is a delivery id; ErrNotFound if a delivery does not exist.
+func saveRenderRows(ctx context.Context, t *writeTx, build func(n int) string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ids := make(map[any]bool, len(rows))
+	for _, row := range rows {
+		ids[row[0]] = true
+	}
+	n, err := execRows(ctx, t, build, rows)
+	if err != nil {
+		return mapErr(err)
+	}
+	if n < int64(len(ids)) {
+		return fmt.Errorf("%d of %d: %w", int64(len(ids))-n, len(ids), hookflow.ErrNotFound)
+	}
+	return nil
+}
+
+// renderStateSQL ends n deliveries in the states of the rows of renderRow,
+// releasing their leases.
 func renderStateSQL(n int) string {
-	return `UPDATE deliveries SET
-		state = COALESCE(v.column2, deliveries.state),
+	return `UPDATE deliveries SET state = v.column2,
 		abort_reason = COALESCE(v.column3, deliveries.abort_reason),
 		last_error = COALESCE(v.column4, deliveries.last_error),
-		lease_until = CASE WHEN v.column2 IS NULL THEN lease_until ELSE 0 END,
-		updated_at = v.column5
+		lease_until = 0, updated_at = v.column5
 		FROM (VALUES ` + values(n, 5) + `) AS v WHERE deliveries.id = v.column1`
 }
 
@@ -454,8 +465,8 @@ func renderRequestSQL(n int) string {
 		FROM (VALUES ` + values(n, 5) + `) AS v WHERE delivery_content.delivery_id = v.column1`
 }
 
-// renderRow is the row of renderStateSQL for r and, when r rendered a
-// request, its row of renderRequestSQL.
+// renderRow is r's row of renderStateSQL when r ends its delivery, or of
+// renderRequestSQL when r rendered a request.
 func renderRow(r hookflow.RenderResult, at int64) (state, request []any, err error) {
 	switch {
 	case r.AbortReason != "":
@@ -467,7 +478,7 @@ func renderRow(r hookflow.RenderResult, at int64) (state, request []any, err err
 		if err != nil {
 			return nil, nil, fmt.Errorf("encoding request of delivery %s: %w", r.DeliveryID, err)
 		}
-		return []any{r.DeliveryID, nil, nil, nil, at}, []any{r.DeliveryID, method, url, headers, body}, nil
+		return nil, []any{r.DeliveryID, method, url, headers, body}, nil
 	}
 	return nil, nil, fmt.Errorf("saving render of delivery %s: %w", r.DeliveryID,
 		hookflow.Invalid("", "render result has no request, abort or error"))
