@@ -127,11 +127,11 @@ func (t *tx) Enqueue(ds []*hookflow.Delivery) error {
 		}
 	}
 	_, err := execRows(t.ctx, t.q, func(n int) string {
-		return `INSERT INTO deliveries (` + stateColumns + `, tracked) VALUES ` + values(n, 18)
+		return `INSERT OR FAIL INTO deliveries (` + stateColumns + `, tracked) VALUES ` + values(n, 18)
 	}, states)
 	if err == nil {
 		_, err = execRows(t.ctx, t.q, func(n int) string {
-			return `INSERT INTO delivery_content (delivery_id, ` + contentColumns + `) VALUES ` + values(n, 6)
+			return `INSERT OR FAIL INTO delivery_content (delivery_id, ` + contentColumns + `) VALUES ` + values(n, 6)
 		}, contents)
 	}
 	if err != nil {
@@ -450,7 +450,7 @@ func saveRenderRows(ctx context.Context, t *writeTx, build func(n int) string, r
 // renderStateSQL ends n deliveries in the states of the rows of renderRow,
 // releasing their leases.
 func renderStateSQL(n int) string {
-	return `UPDATE deliveries SET state = v.column2,
+	return `UPDATE OR FAIL deliveries SET state = v.column2,
 		abort_reason = COALESCE(v.column3, deliveries.abort_reason),
 		last_error = COALESCE(v.column4, deliveries.last_error),
 		lease_until = 0, updated_at = v.column5
@@ -460,7 +460,7 @@ func renderStateSQL(n int) string {
 // renderRequestSQL stores n rendered requests from the request rows of
 // renderRow.
 func renderRequestSQL(n int) string {
-	return `UPDATE delivery_content SET request_method = v.column2,
+	return `UPDATE OR FAIL delivery_content SET request_method = v.column2,
 		request_url = v.column3, request_headers = v.column4, request_body = v.column5
 		FROM (VALUES ` + values(n, 5) + `) AS v WHERE delivery_content.delivery_id = v.column1`
 }
@@ -541,7 +541,7 @@ func (c *completionRows) write(ctx context.Context, t *writeTx) error {
 // (final states) keeps the stored one; the first attempt's start is kept
 // once set.
 func completeSQL(n int) string {
-	return `UPDATE deliveries SET state = v.column2,
+	return `UPDATE OR FAIL deliveries SET state = v.column2,
 		due_at = COALESCE(NULLIF(v.column3, 0), deliveries.due_at),
 		attempts = v.column4, last_status = v.column5, last_error = v.column6,
 		lease_until = 0, updated_at = v.column7,

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hookflow/hookflow"
 )
@@ -258,5 +259,39 @@ func TestConcurrentUpdatesGroup(t *testing.T) {
 	}
 	if err := s.Update(context.Background(), insertUser("late")); !errors.Is(err, errClosed) {
 		t.Errorf("Update after Close = %v, want errClosed", err)
+	}
+}
+
+// A multi-row statement that fails part way (OR FAIL, batch.go) keeps the
+// rows it wrote before the failure only until its call rolls back to its
+// savepoint: nothing of it survives, and the calls around it keep theirs.
+func TestFailedBatchLeavesNoRows(t *testing.T) {
+	s := openInternal(t)
+	now := time.Now()
+	d := func(id string) *hookflow.Delivery {
+		return &hookflow.Delivery{ID: id, Origin: hookflow.OriginCampaign, CampaignID: "c1",
+			UserID: "a", DueAt: now}
+	}
+	errs := runAsGroup(t, s,
+		insertUser("a"),
+		func(tx hookflow.Tx) error {
+			return tx.Enqueue([]*hookflow.Delivery{d("d1"), d("d2"), d("d1")})
+		},
+		insertUser("c"),
+	)
+
+	if errs[0] != nil || !errors.Is(errs[1], hookflow.ErrConflict) || errs[2] != nil {
+		t.Fatalf("errors = %v, want nil, a conflict, nil", errs)
+	}
+	var n int
+	if err := s.read.QueryRow(`SELECT
+		(SELECT COUNT(*) FROM deliveries) + (SELECT COUNT(*) FROM delivery_content)`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d rows of deliveries and their content kept, want 0", n)
+	}
+	if got, want := fmt.Sprint(userIDs(t, s)), "[a c]"; got != want {
+		t.Errorf("users = %s, want %s", got, want)
 	}
 }

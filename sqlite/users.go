@@ -372,7 +372,7 @@ func (t *tx) InsertEvents(evs []*hookflow.Event) error {
 			purchase, micros(ev.ReceivedAt)}
 	}
 	_, err := execRows(t.ctx, t.q, func(n int) string {
-		return `INSERT INTO events (id, user_id, name, time, app_id, properties,
+		return `INSERT OR FAIL INTO events (id, user_id, name, time, app_id, properties,
 			purchase, received_at) VALUES ` + values(n, 8)
 	}, rows)
 	if err != nil {
