@@ -91,3 +91,36 @@ func writeAttribute(s hookflow.Store, refs []hookflow.UserRef, key string) error
 	}
 	return nil
 }
+
+// testConcurrentUpdatesSomeFailing: many Update calls at once, which a
+// store may run in shared transactions (package txgroup), every seventh
+// failing after its write: each success is stored, each failure is not.
+func testConcurrentUpdatesSomeFailing(t *testing.T, s hookflow.Store) {
+	const n = 100
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.Update(context.Background(), func(tx hookflow.Tx) error {
+				if err := tx.InsertUser(newUser(fmt.Sprintf("cu%03d", i), "", "")); err != nil {
+					return err
+				}
+				if i%7 == 0 {
+					return fmt.Errorf("refused %d", i)
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+
+	for i, err := range errs {
+		if refused := i%7 == 0; refused != (err != nil) {
+			t.Errorf("call %d: err = %v, want refused %v", i, err, refused)
+		}
+		_, gerr := s.GetUser(context.Background(), hookflow.UserRef{BrazeID: fmt.Sprintf("cu%03d", i)})
+		if stored := gerr == nil; stored == (i%7 == 0) {
+			t.Errorf("call %d: user stored %v (%v)", i, stored, gerr)
+		}
+	}
+}

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"UserConflicts", testUserConflicts},
 		{"UpdateUser", testUpdateUser},
 		{"ConcurrentUserWrites", testConcurrentUserWrites},
+		{"ConcurrentUpdatesSomeFailing", testConcurrentUpdatesSomeFailing},
 		{"UpdateRollsBackOnError", testUpdateRollsBack},
 		{"EachUser", testEachUser},
 		{"Events", testEvents},

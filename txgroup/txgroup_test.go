@@ -101,8 +101,20 @@ func put(key string) func(*memTx) error {
 	}
 }
 
-func newGroup(db *memDB) *Group[*memTx] {
-	return Start(Options[*memTx]{Begin: db.begin, Alone: db.alone})
+// newTestGroup starts a group over a new memDB, closed when t ends.
+func newTestGroup(t *testing.T) (*memDB, *Group[*memTx]) {
+	db := newMemDB()
+	g := Start(Options[*memTx]{Begin: db.begin, Alone: db.alone})
+	t.Cleanup(g.Close)
+	return db, g
+}
+
+// wantStored fails t unless db holds exactly the keys want lists.
+func wantStored(t *testing.T, db *memDB, want string) {
+	t.Helper()
+	if got := db.stored(); got != want {
+		t.Errorf("stored %s, want %s", got, want)
+	}
 }
 
 // runAsGroup runs fns as one group of g, in one transaction, each on a
@@ -127,9 +139,7 @@ func runAsGroup(t *testing.T, g *Group[*memTx], db *memDB, fns ...func(*memTx) e
 }
 
 func TestFailureRollsBackOnlyThatCall(t *testing.T) {
-	db := newMemDB()
-	g := newGroup(db)
-	defer g.Close()
+	db, g := newTestGroup(t)
 	refused := errors.New("refused")
 	errs := runAsGroup(t, g, db,
 		put("a"),
@@ -143,18 +153,14 @@ func TestFailureRollsBackOnlyThatCall(t *testing.T) {
 	if errs[0] != nil || !errors.Is(errs[1], refused) || errs[2] != nil {
 		t.Fatalf("errors = %v, want nil, refused, nil", errs)
 	}
-	if got, want := db.stored(), "[a c]"; got != want {
-		t.Errorf("stored %s, want %s", got, want)
-	}
+	wantStored(t, db, "[a c]")
 	if db.begun != 1 {
 		t.Errorf("%d transactions, want the group's 1", db.begun)
 	}
 }
 
 func TestCallsSeeEarlierCallsWrites(t *testing.T) {
-	db := newMemDB()
-	g := newGroup(db)
-	defer g.Close()
+	db, g := newTestGroup(t)
 	var seen bool
 	errs := runAsGroup(t, g, db, put("a"), func(t *memTx) error {
 		seen = t.keys["a"]
@@ -172,9 +178,7 @@ func TestCallsSeeEarlierCallsWrites(t *testing.T) {
 // A call that breaks the shared transaction fails alone; the others are
 // run again, each in its own transaction, and stored once.
 func TestBrokenGroupRunsTheOthersAlone(t *testing.T) {
-	db := newMemDB()
-	g := newGroup(db)
-	defer g.Close()
+	db, g := newTestGroup(t)
 	runs := 0
 	errs := runAsGroup(t, g, db,
 		put("a"),
@@ -193,17 +197,13 @@ func TestBrokenGroupRunsTheOthersAlone(t *testing.T) {
 	if runs != 2 {
 		t.Errorf("the breaking call ran %d times, want 2 (in the group, then alone)", runs)
 	}
-	if got, want := db.stored(), "[a c]"; got != want {
-		t.Errorf("stored %s, want %s", got, want)
-	}
+	wantStored(t, db, "[a c]")
 }
 
 // A failed commit loses no call: each runs again alone, and each outcome
 // is that run's.
 func TestFailedCommitRunsEachCallAlone(t *testing.T) {
-	db := newMemDB()
-	g := newGroup(db)
-	defer g.Close()
+	db, g := newTestGroup(t)
 	db.failing = true
 	errs := runAsGroup(t, g, db, put("a"), put("b"))
 
@@ -215,73 +215,54 @@ func TestFailedCommitRunsEachCallAlone(t *testing.T) {
 	}
 }
 
-func TestPanicReachesTheCallerAndSparesOthers(t *testing.T) {
-	db := newMemDB()
-	g := newGroup(db)
-	defer g.Close()
-	func() {
-		defer func() {
-			if p := recover(); p != "boom" {
+// A function that does not return, because it panics (the panic goes on
+// up its caller's stack) or ends its goroutine (t.Fatal does), fails its
+// call alone: what it wrote is not kept, and the group goes on.
+func TestFunctionThatDoesNotReturnSparesOthers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func()
+	}{
+		{"panic", func() { panic("boom") }},
+		{"Goexit", runtime.Goexit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, g := newTestGroup(t)
+			recovered := make(chan any, 1)
+			go func() {
+				defer func() { recovered <- recover() }()
+				g.Do(context.Background(), func(t *memTx) error {
+					t.keys["x"] = true
+					tc.end()
+					return nil
+				})
+			}()
+			if p := <-recovered; tc.name == "panic" && p != "boom" {
 				t.Errorf("recovered %v, want boom", p)
 			}
-		}()
-		g.Do(context.Background(), func(t *memTx) error {
-			t.keys["p"] = true
-			panic("boom")
+
+			if err := g.Do(context.Background(), put("a")); err != nil {
+				t.Fatalf("Do after the call: %v", err)
+			}
+			wantStored(t, db, "[a]")
 		})
-	}()
-
-	if err := g.Do(context.Background(), put("a")); err != nil {
-		t.Fatalf("Do after a panic: %v", err)
-	}
-	if got, want := db.stored(), "[a]"; got != want {
-		t.Errorf("stored %s, want %s", got, want)
-	}
-}
-
-// A function that ends its goroutine (t.Fatal does) fails its call alone.
-func TestGoexitSparesOthers(t *testing.T) {
-	db := newMemDB()
-	g := newGroup(db)
-	defer g.Close()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		g.Do(context.Background(), func(t *memTx) error {
-			t.keys["x"] = true
-			runtime.Goexit()
-			return nil
-		})
-	}()
-	<-done
-
-	if err := g.Do(context.Background(), put("a")); err != nil {
-		t.Fatalf("Do after a Goexit: %v", err)
-	}
-	if got, want := db.stored(), "[a]"; got != want {
-		t.Errorf("stored %s, want %s", got, want)
 	}
 }
 
 func TestCancelledCallDoesNotRun(t *testing.T) {
-	db := newMemDB()
-	g := newGroup(db)
-	defer g.Close()
+	db, g := newTestGroup(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := g.Do(ctx, put("a")); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Do = %v, want context.Canceled", err)
 	}
-	if got, want := db.stored(), "[]"; got != want {
-		t.Errorf("stored %s, want %s", got, want)
-	}
+	wantStored(t, db, "[]")
 }
 
 // Many concurrent callers, some failing: each success is stored, each
 // failure is not, and Close waits for them all.
 func TestConcurrentCalls(t *testing.T) {
-	db := newMemDB()
-	g := newGroup(db)
+	db, g := newTestGroup(t)
 	const n = 200
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -307,9 +288,7 @@ func TestConcurrentCalls(t *testing.T) {
 			want = append(want, fmt.Sprintf("k%03d", i))
 		}
 	}
-	if got := db.stored(); got != fmt.Sprint(want) {
-		t.Errorf("stored %s, want %s", got, fmt.Sprint(want))
-	}
+	wantStored(t, db, fmt.Sprint(want))
 
 	g.Close()
 	if err := g.Do(context.Background(), put("late")); !errors.Is(err, ErrClosed) {
@@ -356,7 +335,5 @@ func TestGroupCommitsOnceItsBudgetIsSpent(t *testing.T) {
 	if fmt.Sprint(errs) != "[<nil> <nil> <nil>]" {
 		t.Errorf("errors = %v", errs)
 	}
-	if got, want := db.stored(), "[a b slow]"; got != want {
-		t.Errorf("stored %s, want %s", got, want)
-	}
+	wantStored(t, db, "[a b slow]")
 }
