@@ -143,6 +143,12 @@ type Tx interface {
 	// users at once rather than one query per item.
 	FindUsersByExternalID(ids []string) (map[string]*User, error)
 	// InsertUser stores a new profile with its aliases.
+	//
+	// A store may report the errors of InsertUser and UpdateUser
+	// (ErrConflict, ErrNotFound) from a later call of the same Tx, or from
+	// Update itself, instead: the PostgreSQL store sends a request's
+	// profile writes to the server together. The outcome is the same:
+	// Update fails, and nothing of it is kept.
 	InsertUser(u *User) error
 	// UpdateUser replaces the profile's external id, aliases and attributes
 	// and sets UpdatedAt.

@@ -6,6 +6,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hookflow/hookflow"
 )
 
 // pipe is an Update's transaction with a queue: the statements queue is
@@ -14,38 +16,57 @@ import (
 // batch). A /users/track batch that creates 50 profiles used to wait for
 // 50 round trips; it now waits for one. Only statements whose result
 // nothing reads before the next statement may be queued: the profile
-// inserts.
+// inserts and updates, with their aliases.
 //
 // Exec, Query, QueryRow and CopyFrom send the queue first; the store's
 // transactions use no other method of pgx.Tx that runs statements.
 //
-// A queued statement's error (a profile another node created meanwhile)
-// is reported by the statement it waited for, or by the end of the call,
-// and fails the call as it would have by itself.
+// A queued statement's error (a profile another node created meanwhile,
+// an update of a profile that is gone) is reported by the statement it
+// waited for, or by the end of the call, and fails the call as it would
+// have by itself.
 type pipe struct {
 	pgx.Tx
 	queued pgx.Batch
-	what   []string // what each queued statement does, for its error
+	checks []check // one per queued statement
+}
+
+// check is what a queued statement does, for its error, and whether it
+// must change a row.
+type check struct {
+	what       string
+	mustChange bool
 }
 
 // queue holds sql back until the next statement; what says what it does.
 func (p *pipe) queue(what, sql string, args ...any) {
 	p.queued.Queue(sql, args...)
-	p.what = append(p.what, what)
+	p.checks = append(p.checks, check{what: what})
+}
+
+// queueChange is queue for a statement that fails with ErrNotFound when
+// it changes no row.
+func (p *pipe) queueChange(what, sql string, args ...any) {
+	p.queued.Queue(sql, args...)
+	p.checks = append(p.checks, check{what: what, mustChange: true})
 }
 
 // flush sends the queued statements and returns the first one's error.
 func (p *pipe) flush(ctx context.Context) error {
-	if len(p.what) == 0 {
+	if len(p.checks) == 0 {
 		return nil
 	}
-	b, what := p.queued, p.what
-	p.queued, p.what = pgx.Batch{}, nil
+	b, checks := p.queued, p.checks
+	p.queued, p.checks = pgx.Batch{}, nil
 	res := p.Tx.SendBatch(ctx, &b)
-	for _, w := range what {
-		if _, err := res.Exec(); err != nil {
+	for _, c := range checks {
+		tag, err := res.Exec()
+		if err == nil && c.mustChange && tag.RowsAffected() == 0 {
+			err = hookflow.ErrNotFound
+		}
+		if err != nil {
 			res.Close()
-			return fmt.Errorf("%s: %w", w, mapErr(err))
+			return fmt.Errorf("%s: %w", c.what, mapErr(err))
 		}
 	}
 	return res.Close()

@@ -275,20 +275,13 @@ func (t *tx) UpdateUser(u *hookflow.User) error {
 		return err
 	}
 
-	tag, err := t.q.Exec(t.ctx, `UPDATE users SET external_id = $1, email = $2,
+	// Queued (pipe.go), as InsertUser's are: a /users/track batch of
+	// attribute updates took two round trips a profile.
+	t.q.queueChange("updating user "+u.ID, `UPDATE users SET external_id = $1, email = $2,
 		attributes = $3, updated_at = $4 WHERE id = $5`,
 		nullString(u.ExternalID), emailColumn(u), attrs, u.UpdatedAt, u.ID)
-	if err != nil {
-		return fmt.Errorf("updating user %s: %w", u.ID, mapErr(err))
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("updating user %s: %w", u.ID, hookflow.ErrNotFound)
-	}
-
-	_, err = t.q.Exec(t.ctx, `DELETE FROM user_aliases WHERE user_id = $1`, u.ID)
-	if err != nil {
-		return fmt.Errorf("updating aliases of user %s: %w", u.ID, err)
-	}
+	t.q.queue("updating aliases of user "+u.ID,
+		`DELETE FROM user_aliases WHERE user_id = $1`, u.ID)
 	t.insertAliases(u)
 	return nil
 }
