@@ -12,9 +12,12 @@ type Store interface {
 	// Update runs fn in one write transaction. If fn returns an error, nothing
 	// it wrote is kept. Intake and API sends run in Update so that an accepted
 	// event and the deliveries it causes are stored together or not at all.
-	// A backend may run concurrent calls in one transaction (SQLite does),
-	// each seeing the writes of those before it, as if they ran in turn;
-	// Update returns only once the call's writes are committed.
+	// A backend may run concurrent calls in one transaction (both do,
+	// package txgroup), each seeing the writes of those before it, as if
+	// they ran in turn; Update returns only once the call's writes are
+	// committed. So fn may run more than once (again in a transaction of
+	// its own when its group's fails), and must not call Update on the
+	// same store: it would wait for its own group.
 	Update(ctx context.Context, fn func(Tx) error) error
 
 	GetUser(ctx context.Context, ref UserRef) (*User, error)

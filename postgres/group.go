@@ -4,37 +4,43 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hookflow/hookflow"
 	"github.com/hookflow/hookflow/txgroup"
 )
 
 // Group commit (package txgroup). A node's Update calls share
-// transactions, one call after another, each in a savepoint: calls naming
-// the same users no longer wait for one another's row locks (the group's
-// transaction holds them all), and a group pays one commit. Measured with
-// the bench's intake (16 clients, 75 events of 10,000 users a call): 4,700
-// events/s with four transactions of one call each at once; see
-// BENCHMARKS.md for the grouped figure.
+// transactions, one call after another: calls naming the same users no
+// longer wait for one another's row locks (the group's transaction holds
+// them all), and a group pays one commit. The bench's intake (16 clients,
+// 75 events of 10,000 users a call) went from 3,900-4,700 events/s, with at
+// most four transactions of one call each at once, to 13,300-14,300 with
+// the round trips of pipe.go (BENCHMARKS.md).
 //
-// Transactions of other nodes still lock against a group: a deadlock
-// between two groups fails the one call whose statement PostgreSQL picked,
-// which rolls back to its savepoint and is reported as ErrConflict (the API
-// runs it again); the rest of its group goes on.
+// The calls share one transaction, not a savepoint each: a row that one
+// call locked and the next updated, in subtransactions of their own, got
+// a MultiXact (pgrowlocks showed both), and hot profiles are exactly what
+// calls of a group share. Without savepoints a call that fails cannot be
+// undone alone, so the group is rolled back and its other calls run
+// again, each in a transaction of its own (txgroup.ErrCannotUndo): a
+// failure costs what the old one transaction a call did, never more.
+//
+// Transactions of other nodes still lock against a group. A deadlock
+// between two groups fails the call whose statement PostgreSQL picked
+// (ErrConflict, which the API runs again), and the rest of its group
+// runs alone.
+//
+// A node's Update calls wait for one another: a broadcast that enqueues a
+// million deliveries in its call holds the node's other writes for as long
+// as it runs, as on SQLite.
 
-// groupMax is the most Update calls one transaction carries. Each call's
-// savepoint becomes a subtransaction with an id of its own once it writes
-// or locks a row, and a transaction with more than 64 of them overflows
-// the cache every other session's snapshot consults, slowing the whole
-// server; 32 stays well under that.
+// groupMax is the most Update calls one transaction carries: a failed call
+// runs the others alone, one transaction each, so a group stays small
+// enough that this stays short.
 const groupMax = 32
-
-// groupTimeout bounds a group's transaction, so that a database that stops
-// answering fails the calls waiting instead of holding them forever.
-const groupTimeout = time.Minute
 
 // Update runs fn in one transaction, possibly shared with other Update calls
 // of this store (see the group commit note above), and returns once that
@@ -49,14 +55,19 @@ const groupTimeout = time.Minute
 func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
 	err := s.group.Do(ctx, func(g *groupTx) error {
 		t := &tx{ctx: g.ctx, q: &pipe{Tx: g.Tx}}
-		if err := fn(t); err != nil {
-			return err
+		err := fn(t)
+		if err == nil {
+			err = t.q.flush(g.ctx)
 		}
-		if err := t.q.flush(g.ctx); err != nil {
-			return err
+		if t.q.failed != nil {
+			// A queued write failed: that, not what a later statement
+			// made of it, is the call's outcome.
+			return t.q.failed
 		}
-		g.enqueued = g.enqueued || t.enqueued
-		return nil
+		if err == nil {
+			g.enqueued = g.enqueued || t.enqueued
+		}
+		return err
 	})
 	return lostRace(err)
 }
@@ -78,8 +89,9 @@ func (s *Store) startGroup() {
 			}
 			return g.Commit()
 		},
-		Max:    groupMax,
-		Logger: s.logger,
+		Uncommitted: func(err error) bool { return errors.Is(err, errNotCommitted) },
+		Max:         groupMax,
+		Logger:      s.logger,
 	})
 }
 
@@ -89,59 +101,63 @@ type groupTx struct {
 	s *Store
 	// ctx is the transaction's own, never a caller's: pgx ends a
 	// connection's transaction when a statement's context is cancelled.
-	ctx    context.Context
-	cancel context.CancelFunc
+	// It has no deadline: a broadcast's call may rightly run for minutes.
+	ctx context.Context
 	// enqueued records that a call enqueued deliveries.
 	enqueued bool
 }
 
 // beginGroup begins the transaction of a group.
 func (s *Store) beginGroup() (*groupTx, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	ctx := context.Background()
 	t, err := s.pool.Begin(ctx)
 	if err != nil {
-		cancel()
 		return nil, fmt.Errorf("beginning transaction: %w", mapErr(err))
 	}
-	return &groupTx{Tx: t, s: s, ctx: ctx, cancel: cancel}, nil
+	return &groupTx{Tx: t, s: s, ctx: ctx}, nil
 }
 
-func (g *groupTx) Savepoint() error {
-	return g.exec(`SAVEPOINT update_call`, "beginning savepoint")
-}
+// Savepoint does nothing: the calls share one transaction (see above).
+func (g *groupTx) Savepoint() error { return nil }
 
+// Release keeps the call's writes, unless a statement of the call failed
+// and the call went on regardless: PostgreSQL has aborted the transaction
+// then, and the group cannot go on.
 func (g *groupTx) Release() error {
-	return g.exec(`RELEASE SAVEPOINT update_call`, "releasing savepoint")
-}
-
-// Undo rolls back to the savepoint, which also ends an error state the
-// call's failed statement left the transaction in.
-func (g *groupTx) Undo() error {
-	if err := g.exec(`ROLLBACK TO SAVEPOINT update_call`, "rolling back to savepoint"); err != nil {
-		return err
-	}
-	return g.Release()
-}
-
-// Commit notifies listeners if a call enqueued, and commits.
-func (g *groupTx) Commit() error {
-	defer g.cancel()
-	if g.enqueued {
-		if err := g.s.notify(g.ctx, g.Tx); err != nil {
-			g.rollback()
-			return fmt.Errorf("notifying listeners: %w", err)
-		}
-	}
-	if err := g.Tx.Commit(g.ctx); err != nil {
-		return fmt.Errorf("committing: %w", mapErr(err))
+	if g.Conn().PgConn().TxStatus() == 'E' {
+		return errors.New("a statement failed and its call went on: the transaction is aborted")
 	}
 	return nil
 }
 
-func (g *groupTx) Rollback() error {
-	defer g.cancel()
-	return g.rollback()
+// Undo cannot undo one call; see txgroup.ErrCannotUndo.
+func (g *groupTx) Undo() error { return txgroup.ErrCannotUndo }
+
+// errNotCommitted marks a failed Commit that surely kept nothing: the
+// server refused the commit, or it was never sent.
+var errNotCommitted = errors.New("not committed")
+
+// Commit notifies listeners if a call enqueued, and commits. A commit whose
+// reply was lost may have been kept, and says nothing more.
+func (g *groupTx) Commit() error {
+	if g.enqueued {
+		if err := g.s.notify(g.ctx, g.Tx); err != nil {
+			g.rollback()
+			return fmt.Errorf("notifying listeners: %w (%w)", err, errNotCommitted)
+		}
+	}
+	err := g.Tx.Commit(g.ctx)
+	var pe *pgconn.PgError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pe), errors.Is(err, pgx.ErrTxCommitRollback), pgconn.SafeToRetry(err):
+		return fmt.Errorf("committing: %w (%w)", mapErr(err), errNotCommitted)
+	}
+	return fmt.Errorf("committing: %w", mapErr(err))
 }
+
+func (g *groupTx) Rollback() error { return g.rollback() }
 
 func (g *groupTx) rollback() error {
 	err := g.Tx.Rollback(g.ctx)
@@ -149,11 +165,4 @@ func (g *groupTx) rollback() error {
 		return nil
 	}
 	return err
-}
-
-func (g *groupTx) exec(stmt, doing string) error {
-	if _, err := g.Tx.Exec(g.ctx, stmt); err != nil {
-		return fmt.Errorf("%s: %w", doing, mapErr(err))
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -22,14 +23,21 @@ import (
 // transactions use no other method of pgx.Tx that runs statements.
 //
 // A queued statement's error (a profile another node created meanwhile,
-// an update of a profile that is gone) is reported by the statement it
-// waited for, or by the end of the call, and fails the call as it would
-// have by itself.
+// an update of a profile that is gone) fails the call, with that error,
+// as it would have by itself (Update returns failed). The statement that
+// sent it, and every one after it, fails with errEarlierWrite instead,
+// which is no domain error: a FindUser that sent the queue must not report
+// the update's ErrNotFound as its own, or its caller would create a second
+// profile.
 type pipe struct {
 	pgx.Tx
 	queued pgx.Batch
 	checks []check // one per queued statement
+	failed error   // the first queued statement's error, once sent
 }
+
+// errEarlierWrite is what statements get once a queued write has failed.
+var errEarlierWrite = errors.New("an earlier write of this call failed")
 
 // check is what a queued statement does, for its error, and whether it
 // must change a row.
@@ -51,8 +59,12 @@ func (p *pipe) queueChange(what, sql string, args ...any) {
 	p.checks = append(p.checks, check{what: what, mustChange: true})
 }
 
-// flush sends the queued statements and returns the first one's error.
+// flush sends the queued statements; errEarlierWrite, with failed set, if
+// one failed.
 func (p *pipe) flush(ctx context.Context) error {
+	if p.failed != nil {
+		return errEarlierWrite
+	}
 	if len(p.checks) == 0 {
 		return nil
 	}
@@ -66,10 +78,15 @@ func (p *pipe) flush(ctx context.Context) error {
 		}
 		if err != nil {
 			res.Close()
-			return fmt.Errorf("%s: %w", c.what, mapErr(err))
+			p.failed = fmt.Errorf("%s: %w", c.what, mapErr(err))
+			return errEarlierWrite
 		}
 	}
-	return res.Close()
+	if err := res.Close(); err != nil {
+		p.failed = fmt.Errorf("sending queued writes: %w", mapErr(err))
+		return errEarlierWrite
+	}
+	return nil
 }
 
 func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {

@@ -36,7 +36,10 @@ type Tx interface {
 	Savepoint() error
 	// Release keeps what the call wrote and closes its savepoint.
 	Release() error
-	// Undo rolls back what the call wrote and closes its savepoint.
+	// Undo rolls back what the call wrote and closes its savepoint. A
+	// transaction that keeps no savepoints (Savepoint and Release do
+	// nothing) returns ErrCannotUndo: the group is then rolled back and
+	// its other calls run alone.
 	Undo() error
 	Commit() error
 	Rollback() error
@@ -50,6 +53,13 @@ type Options[T Tx] struct {
 	// run returns nil. A group whose transaction failed (a commit that
 	// failed, a savepoint statement that failed) settles its calls so.
 	Alone func(run func(T) error) error
+	// Uncommitted reports whether a failed Commit surely kept nothing, so
+	// that the group's calls may run again alone. When it says no (the
+	// connection was lost with the commit on its way), every call of the
+	// group gets the commit's error, as a transaction of its own would
+	// have: running them again could store them twice. Default: every
+	// failed commit kept nothing.
+	Uncommitted func(error) bool
 	// Max is the most calls one transaction carries; it bounds how long
 	// the first call of a large group waits for the commit. Default 64.
 	Max int
@@ -64,6 +74,10 @@ type Options[T Tx] struct {
 
 // ErrClosed is what Do returns once Close has begun.
 var ErrClosed = errors.New("group commit is closed")
+
+// ErrCannotUndo is what Undo returns when the transaction keeps no
+// savepoints.
+var ErrCannotUndo = errors.New("transaction keeps no savepoints")
 
 // errAbandoned is the outcome of a call whose function did not return: it
 // panicked, or its goroutine exited (t.Fatal in a test).
@@ -117,7 +131,8 @@ func (g *Group[T]) Do(ctx context.Context, fn func(T) error) error {
 	return c.await()
 }
 
-// Close waits for the group being written and refuses further calls.
+// Close waits for the group being written, and for the calls already
+// accepted, and refuses calls that arrive after it.
 func (g *Group[T]) Close() {
 	g.closeOnce.Do(func() { close(g.closing) })
 	<-g.stopped
@@ -175,9 +190,14 @@ func (g *Group[T]) run(t T, group []*call[T]) (left []*call[T]) {
 		}
 		if err := g.runSaved(t, c); err != nil {
 			// The transaction is unusable (the database rolled it back,
-			// or a savepoint statement failed): no call of the group
-			// keeps its writes, so each gets a transaction of its own.
-			g.opts.Logger.Warn("group transaction failed", "calls", len(group), "err", err)
+			// a savepoint statement failed, or it keeps no savepoints
+			// and a call failed): no call of the group keeps its
+			// writes, so each gets a transaction of its own.
+			if errors.Is(err, ErrCannotUndo) {
+				g.opts.Logger.Debug("call failed in a group; the others run alone", "calls", len(group))
+			} else {
+				g.opts.Logger.Warn("group transaction failed", "calls", len(group), "err", err)
+			}
 			if rerr := t.Rollback(); rerr != nil {
 				g.opts.Logger.Debug("rollback after group failure", "err", rerr)
 			}
@@ -187,6 +207,15 @@ func (g *Group[T]) run(t T, group []*call[T]) (left []*call[T]) {
 	}
 	if err := t.Commit(); err != nil {
 		g.opts.Logger.Warn("group commit failed", "calls", len(group), "err", err)
+		if g.opts.Uncommitted != nil && !g.opts.Uncommitted(err) {
+			for _, c := range group {
+				if c.err == nil {
+					c.err = err
+				}
+				c.finish(c.err)
+			}
+			return left
+		}
 		g.runAlone(group)
 		return left
 	}

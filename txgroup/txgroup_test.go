@@ -22,6 +22,7 @@ type memDB struct {
 	keys    map[string]bool
 	begun   int  // transactions begun
 	failing bool // every commit fails
+	lost    bool // every commit is kept, but its reply lost
 }
 
 type memTx struct {
@@ -55,7 +56,10 @@ func (db *memDB) stored() string {
 	return fmt.Sprint(slices.Sorted(maps.Keys(db.keys)))
 }
 
-var errBroken = errors.New("transaction is broken")
+var (
+	errBroken = errors.New("transaction is broken")
+	errLost   = errors.New("connection lost during commit")
+)
 
 func (t *memTx) Savepoint() error {
 	if t.broken {
@@ -88,6 +92,9 @@ func (t *memTx) Commit() error {
 		return errBroken
 	}
 	t.db.keys = t.keys
+	if t.db.lost {
+		return errLost
+	}
 	return nil
 }
 
@@ -213,6 +220,31 @@ func TestFailedCommitRunsEachCallAlone(t *testing.T) {
 	if db.begun != 3 {
 		t.Errorf("%d transactions, want 3 (the group's, then one a call)", db.begun)
 	}
+}
+
+// A commit whose reply was lost may have kept the group's writes:
+// Uncommitted says so, and each call gets the commit's error instead of
+// running again, which would store it twice.
+func TestLostCommitIsNotRunAgain(t *testing.T) {
+	db := newMemDB()
+	g := Start(Options[*memTx]{Begin: db.begin, Alone: db.alone,
+		Uncommitted: func(err error) bool { return !errors.Is(err, errLost) }})
+	t.Cleanup(g.Close)
+	db.lost = true
+	runs := 0
+	errs := runAsGroup(t, g, db, func(t *memTx) error {
+		runs++
+		t.keys[fmt.Sprint("run", runs)] = true
+		return nil
+	}, put("b"))
+
+	if !errors.Is(errs[0], errLost) || !errors.Is(errs[1], errLost) {
+		t.Fatalf("errors = %v, want the lost commit's", errs)
+	}
+	if runs != 1 || db.begun != 1 {
+		t.Errorf("ran %d times in %d transactions, want 1 and 1", runs, db.begun)
+	}
+	wantStored(t, db, "[b run1]")
 }
 
 // A function that does not return, because it panics (the panic goes on
