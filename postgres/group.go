@@ -42,16 +42,11 @@ import (
 // enough that this stays short.
 const groupMax = 32
 
-// Update runs fn in one transaction, possibly shared with other Update calls
-// of this store (see the group commit note above), and returns once that
-// transaction has committed, or failed. If fn returns an error, nothing it
-// wrote is kept. If any call of the transaction enqueued deliveries, it
-// also notifies listeners, once, and PostgreSQL delivers that notification
-// on commit.
-//
-// The statements fn runs through its Tx ignore ctx: cancelling one call
-// must not interrupt a transaction that others share. ctx is checked
-// before fn starts; once fn has started, the call completes.
+// Update is the contract's (hookflow.Store), its calls grouped as the note
+// above says. A group that enqueued deliveries notifies listeners once,
+// delivered by PostgreSQL on commit. fn's statements ignore ctx, which is
+// checked before fn starts: pgx ends the transaction of a statement whose
+// context is cancelled, and the transaction is the group's.
 func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
 	err := s.group.Do(ctx, func(g *groupTx) error {
 		t := &tx{ctx: g.ctx, q: &pipe{Tx: g.Tx}}

@@ -20,14 +20,11 @@ import (
 // of 75 events take a few tens of milliseconds.
 const groupMax = 64
 
-// Update runs fn in a write transaction, possibly shared with other Update
-// calls (see the group commit note above); it returns once that transaction
-// has committed, or failed. If fn returns an error, nothing it wrote is kept.
-// fn must not call Update, or any other method of the store that writes.
-//
-// The statements fn runs through its Tx ignore ctx: cancelling one call must
-// not interrupt a transaction that others share. ctx is checked before fn
-// starts; once fn has started, the call completes.
+// Update is the contract's (hookflow.Store), its calls grouped as the note
+// above says. fn must not call any other method of the store that writes
+// either: the write connection is the group's. fn's statements ignore ctx,
+// which is checked before fn starts: a cancelled statement could roll back
+// a transaction that others share.
 func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
 	err := s.group.Do(ctx, func(t *groupTx) error {
 		return fn(&tx{ctx: groupCtx, q: t.writeTx})
