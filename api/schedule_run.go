@@ -88,6 +88,9 @@ func (s *Server) runOneSchedule(ctx context.Context) (bool, error) {
 		failure string
 	)
 	err := s.store.Update(ctx, func(tx hookflow.Tx) error {
+		// The store may run this function again (store.go): each run
+		// starts from nothing.
+		sc, res, failure = nil, nil, ""
 		now := s.clock.Now()
 		due, err := tx.DueSchedules(now, 1)
 		if err != nil || len(due) == 0 {
