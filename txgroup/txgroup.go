@@ -15,6 +15,13 @@
 // caller learns its outcome only after the shared commit, so a call that
 // returns nil is stored.
 //
+// A transaction may keep no savepoints (PostgreSQL's does not, see
+// ErrCannotUndo): a call that fails then rolls back the whole group, and
+// the other calls run again, each in a transaction of its own. So does a
+// group whose commit failed, unless Options.Uncommitted says the commit
+// may have been kept: then every call gets the commit's error, and none
+// runs twice.
+//
 // The calls of a group run one after another in one transaction, so each
 // sees the writes of those before it, exactly as if they had run in turn
 // in transactions of their own; and calls in one group never wait for one
