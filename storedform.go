@@ -1,0 +1,160 @@
+package hookflow
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// StoredForm returns p as a store gives it back: what decoding its JSON
+// yields, numbers through NormalizeNumbers. A store that hands a delivery
+// it has just enqueued to its sender without reading it back (HandOffer)
+// hands it over in this form, so its template renders the same bytes as it
+// would from the stored row: 2.0 comes back as the whole number 2, a string
+// with invalid UTF-8 with U+FFFD in place of each bad byte, an empty map of
+// the payload as none, a time in the zone its offset decodes to.
+//
+// It shares nothing with p: the caller may go on using p's maps.
+func (p Payload) StoredForm() (Payload, error) {
+	var out Payload
+	var err error
+	if p.Event != nil {
+		ev := &EventPayload{Name: storedString(p.Event.Name)}
+		if ev.Time, err = storedTime(p.Event.Time); err != nil {
+			return Payload{}, err
+		}
+		if ev.Properties, err = storedTopMap(p.Event.Properties); err != nil {
+			return Payload{}, err
+		}
+		out.Event = ev
+	}
+	if out.TriggerProperties, err = storedTopMap(p.TriggerProperties); err != nil {
+		return Payload{}, err
+	}
+	if out.Context, err = storedTopMap(p.Context); err != nil {
+		return Payload{}, err
+	}
+	return out, nil
+}
+
+// storedTopMap is a map field of Payload, which omitempty leaves out of
+// the JSON when empty: it decodes to nil.
+func storedTopMap(m map[string]any) (map[string]any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	v, err := storedValue(m)
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[string]any), nil
+}
+
+// storedValue is v as decoding its JSON yields it. The types JSON decoding
+// itself produces are copied directly; anything else takes the round trip.
+func storedValue(v any) (any, error) {
+	switch x := v.(type) {
+	case nil, bool, int64:
+		return x, nil
+	case string:
+		return storedString(x), nil
+	case int:
+		return int64(x), nil
+	case float64:
+		return storedFloat(x)
+	case json.Number:
+		return number(x)
+	case map[string]any:
+		return storedMap(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			var err error
+			if out[i], err = storedValue(e); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	return roundTrip(v)
+}
+
+func storedMap(m map[string]any) (any, error) {
+	out := make(map[string]any, len(m))
+	for k, e := range m {
+		if !utf8.ValidString(k) {
+			// Two bad keys can decode to one: only the round trip says
+			// which value wins.
+			return roundTrip(m)
+		}
+		v, err := storedValue(e)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// storedFloat follows encoding/json: a whole float64 under 1e21 is written
+// as its shortest digits without a fraction or exponent, which decode as an
+// integer when they fit an int64 (2.0 comes back 2, but -2^63 as
+// -9223372036854776000, which does not fit); any other float64 is written
+// in a form that decodes to itself.
+func storedFloat(f float64) (any, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fmt.Errorf("number %v cannot be stored as JSON", f)
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
+		return number(json.Number(strconv.FormatFloat(f, 'f', -1, 64)))
+	}
+	return f, nil
+}
+
+// storedString replaces each byte that is not valid UTF-8 with U+FFFD, as
+// encoding/json writes it.
+func storedString(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func storedTime(t time.Time) (time.Time, error) {
+	b, err := t.MarshalJSON()
+	if err != nil {
+		return time.Time{}, err
+	}
+	var out time.Time
+	err = out.UnmarshalJSON(b)
+	return out, err
+}
+
+// roundTrip encodes v and decodes it back, as a store does.
+func roundTrip(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return nil, err
+	}
+	return NormalizeNumbers(out)
+}
