@@ -135,6 +135,28 @@ type Store interface {
 	Close() error
 }
 
+// HandOffer is a Store that can pass the deliveries it enqueues, due at
+// once, straight to this process's sender, without the sender claiming
+// them from the table and reading their content back.
+//
+// Between HandOff and stop, Enqueue stores each delivery whose DueAt is
+// not after its CreatedAt, while fewer than max are held, already in
+// StateSending with LeaseUntil = CreatedAt+lease, and keeps it once its
+// transaction commits. Claim and SaveAndClaim hand out those kept, after
+// what they claim from the table: at least half of limit goes to the
+// table's due deliveries while both have some, so neither waits on the
+// other. A held delivery comes back as the claim would return it, its
+// Payload in its StoredForm. One held longer than a tenth of its lease is
+// handed back to the table instead, due as it was, so no attempt starts
+// on a lease that may run out under it.
+//
+// stop ends the hand-off and makes every delivery still held pending
+// again, due as it was. If the process dies first, those deliveries wait
+// for their leases to expire, as claimed ones do.
+type HandOffer interface {
+	HandOff(lease time.Duration, max int) (stop func(ctx context.Context) error)
+}
+
 // Tx is the view of the store inside one write transaction. It is bound to
 // the context given to Update.
 type Tx interface {

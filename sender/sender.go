@@ -160,13 +160,38 @@ func (s *Sender) Run(ctx context.Context) error {
 		close(written)
 	}()
 
+	stop := s.handOff()
 	s.loop(ctx, &inflight)
+	stop(ctx)
 
 	inflight.Wait()
 	s.outcomes.close()
 	<-written
 	return nil
 }
+
+// handOff asks a store that can (hookflow.HandOffer) to hand this sender
+// the deliveries it enqueues due now, and returns what ends that.
+func (s *Sender) handOff() (stop func(context.Context)) {
+	h, ok := s.store.(hookflow.HandOffer)
+	if !ok {
+		return func(context.Context) {}
+	}
+	end := h.HandOff(s.opts.Lease, handOffMax*s.opts.BatchSize)
+	return func(ctx context.Context) {
+		// Like deferAll, it outlives a cancelled run context.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := end(dctx); err != nil {
+			// Their leases expire and they are claimed then.
+			s.log.Error("handing back deliveries not claimed", "err", err)
+		}
+	}
+}
+
+// handOffMax is how many batches of deliveries a store holds for the
+// sender in memory (hookflow.HandOffer); the rest wait in the table.
+const handOffMax = 64
 
 // loop claims, renders and dispatches. A batch rendered in one round is
 // stored with the next round's claim, in one write, and sent once that

@@ -121,10 +121,16 @@ func (t *tx) Enqueue(ds []*hookflow.Delivery) error {
 	contents := make([][]any, len(ds))
 	for i, d := range ds {
 		fillDelivery(d)
+		var size int
 		var err error
-		if states[i], contents[i], err = deliveryArgs(d); err != nil {
+		if contents[i], size, err = contentArgs(d); err != nil {
 			return err
 		}
+		row, err := t.handOff(d, size)
+		if err != nil {
+			return err
+		}
+		states[i] = stateArgs(row)
 	}
 	_, err := execRows(t.ctx, t.q, func(n int) string {
 		return `INSERT OR FAIL INTO deliveries (` + stateColumns + `, tracked) VALUES ` + values(n, 18)
@@ -155,23 +161,27 @@ func fillDelivery(d *hookflow.Delivery) {
 	}
 }
 
-// deliveryArgs are the values of d's columns: its row of deliveries, in
-// stateColumns order and then tracked, and of delivery_content, its key
-// first.
-func deliveryArgs(d *hookflow.Delivery) (state, content []any, err error) {
-	payload, err := json.Marshal(d.Payload)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encoding payload of delivery %s: %w", d.ID, err)
-	}
-	method, url, headers, body, err := requestArgs(d.Request)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encoding request of delivery %s: %w", d.ID, err)
-	}
-	state = []any{d.ID, d.Origin, nullString(d.CampaignID), d.DispatchID, d.SendID,
+// stateArgs are the values of d's row of deliveries, in stateColumns order
+// and then tracked.
+func stateArgs(d *hookflow.Delivery) []any {
+	return []any{d.ID, d.Origin, nullString(d.CampaignID), d.DispatchID, d.SendID,
 		d.UserID, d.ExternalID, d.State, d.Attempts, micros(d.DueAt), micros(d.LeaseUntil),
 		d.LastStatus, d.LastError, d.AbortReason, micros(d.FirstAttemptAt),
 		micros(d.CreatedAt), micros(d.UpdatedAt), !d.Untracked}
-	return state, []any{d.ID, string(payload), method, url, headers, body}, nil
+}
+
+// contentArgs are the values of d's row of delivery_content, its key
+// first, and the size of its encoded payload.
+func contentArgs(d *hookflow.Delivery) ([]any, int, error) {
+	payload, err := json.Marshal(d.Payload)
+	if err != nil {
+		return nil, 0, fmt.Errorf("encoding payload of delivery %s: %w", d.ID, err)
+	}
+	method, url, headers, body, err := requestArgs(d.Request)
+	if err != nil {
+		return nil, 0, fmt.Errorf("encoding request of delivery %s: %w", d.ID, err)
+	}
+	return []any{d.ID, string(payload), method, url, headers, body}, len(payload), nil
 }
 
 // requestArgs splits a request into its columns. The body goes to a BLOB
@@ -206,11 +216,14 @@ func (s *Store) Claim(ctx context.Context, at time.Time, limit int,
 	if limit <= 0 {
 		return nil, nil
 	}
-	ds, err := claim(ctx, s.write, at, limit, lease)
+	ds, err := claim(ctx, s.write, at, s.handoff.tableShare(limit), lease)
 	if err != nil {
 		return nil, err
 	}
-	return s.withContent(ctx, at, ds)
+	if ds, err = s.withContent(ctx, at, ds); err != nil {
+		return nil, err
+	}
+	return s.withHandedOff(ctx, at, ds, limit), nil
 }
 
 // withContent reads the content of deliveries just claimed. The claim is
@@ -380,13 +393,16 @@ func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.Queue
 			return nil
 		}
 		var err error
-		ds, err = claim(ctx, t, at, limit, lease)
+		ds, err = claim(ctx, t, at, s.handoff.tableShare(limit), lease)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.withContent(ctx, at, ds)
+	if ds, err = s.withContent(ctx, at, ds); err != nil {
+		return nil, err
+	}
+	return s.withHandedOff(ctx, at, ds, limit), nil
 }
 
 // renders are rendering outcomes as rows: of renderStateSQL, one per

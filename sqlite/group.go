@@ -26,9 +26,14 @@ const groupMax = 64
 // which is checked before fn starts: a cancelled statement could roll back
 // a transaction that others share.
 func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
+	// fn may run more than once (a group's commit failed, and each call
+	// runs again alone); only the last run's deliveries were committed.
+	var runs []*tx
 	err := s.group.Do(ctx, func(t *groupTx) error {
-		return fn(&tx{ctx: groupCtx, q: t.writeTx})
+		runs = append(runs, &tx{ctx: groupCtx, q: t.writeTx, ho: &s.handoff})
+		return fn(runs[len(runs)-1])
 	})
+	s.settleHandOff(runs, err == nil)
 	if errors.Is(err, txgroup.ErrClosed) {
 		return errClosed
 	}

@@ -97,6 +97,7 @@ type Store struct {
 	// group commits Update calls (group.go); closing stops the
 	// checkpointer.
 	group     *txgroup.Group[*groupTx]
+	handoff   handoff
 	closing   chan struct{}
 	closeOnce sync.Once
 }

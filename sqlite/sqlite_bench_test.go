@@ -334,3 +334,60 @@ func intakeBatch(tx hookflow.Tx, n, users int) error {
 	}
 	return nil
 }
+
+// BenchmarkEnqueueAndSend is the store's whole share of a delivery at full
+// speed: each op enqueues a batch due now, then records the outcomes and
+// renders of the batch before and claims this one (SaveAndClaim). With
+// the hand-off (hookflow.HandOffer) the claim takes the batch from memory
+// instead of the table.
+func BenchmarkEnqueueAndSend(b *testing.B) {
+	for _, handOff := range []bool{false, true} {
+		name := "table"
+		if handOff {
+			name = "handoff"
+		}
+		b.Run(name, func(b *testing.B) { benchEnqueueAndSend(b, handOff) })
+	}
+}
+
+func benchEnqueueAndSend(b *testing.B, handOff bool) {
+	ctx := context.Background()
+	s := openStore(b, filepath.Join(b.TempDir(), "bench.db"))
+	if handOff {
+		stop := s.HandOff(time.Minute, 4*benchBatch)
+		defer func() { _ = stop(ctx) }()
+	}
+	body := []byte(fmt.Sprintf(`{"order_id":"A-1001","note":%q}`, make([]byte, 160)))
+	var held []*hookflow.Delivery
+	var sent []hookflow.Completion
+	defer startCPU(b)()
+	for i := range b.N {
+		ds := benchDeliveries(i*benchBatch, benchBatch)
+		now := time.Now()
+		for _, d := range ds {
+			d.DueAt, d.CreatedAt = now, now
+		}
+		if err := s.Update(ctx, func(tx hookflow.Tx) error { return tx.Enqueue(ds) }); err != nil {
+			b.Fatalf("Enqueue: %v", err)
+		}
+		w := hookflow.QueueWrite{Completions: sent, Rendered: make([]hookflow.RenderResult, len(held))}
+		sent = make([]hookflow.Completion, len(held))
+		for j, d := range held {
+			w.Rendered[j] = hookflow.RenderResult{DeliveryID: d.ID, Request: &hookflow.Request{
+				Method: "POST", URL: "https://example.com/hook",
+				Headers: []hookflow.Header{{Name: "Content-Type", Value: "application/json"}},
+				Body:    body,
+			}}
+			sent[j] = hookflow.Completion{State: hookflow.StateDelivered, Attempt: hookflow.Attempt{
+				DeliveryID: d.ID, Number: 1, StartedAt: now, Duration: time.Millisecond,
+				Status: 200, ResponseBody: []byte(`{"ok":true}`),
+			}}
+		}
+		var err error
+		held, err = s.SaveAndClaim(ctx, now, w, benchBatch, time.Minute)
+		if err != nil || len(held) != benchBatch {
+			b.Fatalf("SaveAndClaim: %d rows, %v", len(held), err)
+		}
+	}
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "deliveries/s")
+}

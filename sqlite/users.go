@@ -20,6 +20,10 @@ import (
 type tx struct {
 	ctx context.Context
 	q   *writeTx
+	// ho is the store's hand-off, and handed what Enqueue leased to it in
+	// this run of the call (handoff.go).
+	ho     *handoff
+	handed []handed
 }
 
 var _ hookflow.Tx = (*tx)(nil)
