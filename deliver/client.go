@@ -227,9 +227,6 @@ func (c *Client) build(ctx context.Context, signer *signature.Signer, deliveryID
 	if req == nil {
 		return nil, requestError{errors.New("no rendered request")}
 	}
-	if err := checkURL(req.URL); err != nil {
-		return nil, requestError{err}
-	}
 	if err := checkHeaders(req.Headers); err != nil {
 		return nil, requestError{err}
 	}
@@ -238,8 +235,16 @@ func (c *Client) build(ctx context.Context, signer *signature.Signer, deliveryID
 	if req.Method != http.MethodGet && len(req.Body) > 0 {
 		body = bytes.NewReader(req.Body)
 	}
+	// NewRequestWithContext parses the URL; checkURL judges the parsed
+	// one, so an attempt parses it once.
 	hreq, err := http.NewRequestWithContext(ctx, req.Method, req.URL, body)
+	if urlErr := (*url.Error)(nil); errors.As(err, &urlErr) {
+		return nil, requestError{fmt.Errorf("invalid URL: %w", err)}
+	}
 	if err != nil {
+		return nil, requestError{err}
+	}
+	if err := checkURL(req.URL, hreq.URL); err != nil {
 		return nil, requestError{err}
 	}
 
@@ -259,12 +264,9 @@ func (c *Client) build(ctx context.Context, signer *signature.Signer, deliveryID
 	return hreq, nil
 }
 
-// checkURL accepts absolute http and https URLs with a host.
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("invalid URL: %w", err)
-	}
+// checkURL accepts absolute http and https URLs with a host; u is raw
+// parsed.
+func checkURL(raw string, u *url.URL) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("invalid URL %q: scheme must be http or https", raw)
 	}

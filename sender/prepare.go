@@ -315,11 +315,14 @@ func (b *batchLookup) signer(ctx context.Context, d *hookflow.Delivery, now time
 	return w.signer, nil
 }
 
-// outgoing is a delivery ready for its attempt and the signer of that
-// attempt (nil when unsigned).
+// outgoing is a delivery ready for its attempt, the signer of that
+// attempt (nil when unsigned), and the host of its URL, which the gate,
+// the waiting lines, the metrics and the logs all key by: parsed once here
+// rather than at each of them.
 type outgoing struct {
 	*hookflow.Delivery
 	signer *signature.Signer
+	host   string
 }
 
 // withSigners looks up the signing secrets of every ready delivery, also of
@@ -335,7 +338,7 @@ func (s *Sender) withSigners(ctx context.Context, lookup *batchLookup, p *prepar
 		signer, err := lookup.signer(ctx, d, now)
 		switch {
 		case err == nil:
-			out = append(out, outgoing{Delivery: d, signer: signer})
+			out = append(out, outgoing{Delivery: d, signer: signer, host: hostOf(d.Request.URL)})
 		case transient(err) && !errors.Is(err, errBadSecrets):
 			p.retry(s, d, err)
 		default:

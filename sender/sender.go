@@ -391,8 +391,8 @@ func (s *Sender) dispatch(ctx context.Context, ready []outgoing, inflight *sync.
 	now := s.clock.Now()
 	s.busy.sweep(now)
 	for _, d := range ready {
-		release, hold := s.acquire(d.Delivery)
-		switch host := hostOf(d.Request.URL); {
+		release, hold := s.acquire(d.host)
+		switch host := d.host; {
 		case hold.Reason == hostgate.HoldNone && !s.waits.has(host):
 			// A slot free at claim time while none of the host's
 			// deliveries waits: the host is not busy any more.
@@ -419,7 +419,7 @@ func (s *Sender) route(d outgoing, release func(hostgate.Outcome), hold hostgate
 		go func() {
 			defer inflight.Done()
 			defer func() { <-s.slots }()
-			for ok := true; ok; d, release, ok = s.next(hostOf(d.Request.URL)) {
+			for ok := true; ok; d, release, ok = s.next(d.host) {
 				s.attempt(d, release)
 			}
 			// A slot is free: the loop may claim, or start a waiter the
@@ -427,7 +427,7 @@ func (s *Sender) route(d outgoing, release func(hostgate.Outcome), hold hostgate
 			s.Wake()
 		}()
 	case hostgate.HoldBusy:
-		host := hostOf(d.Request.URL)
+		host := d.host
 		// A fast host frees a slot within milliseconds: its surplus comes
 		// back soon. Only a slow one's backlog is put off for longer.
 		due := now.Add(s.busy.delay(host, now, s.opts.BusyDelay, !s.waits.fast(host, now)))
@@ -470,11 +470,11 @@ func (s *Sender) deferAll(ctx context.Context, now time.Time, deferred []hookflo
 	}
 }
 
-func (s *Sender) acquire(d *hookflow.Delivery) (func(hostgate.Outcome), hostgate.Hold) {
+func (s *Sender) acquire(host string) (func(hostgate.Outcome), hostgate.Hold) {
 	if s.opts.Gate == nil {
 		return nil, hostgate.Hold{}
 	}
-	return s.opts.Gate.Acquire(hostOf(d.Request.URL))
+	return s.opts.Gate.Acquire(host)
 }
 
 // held records the synthetic 598 attempt of a delivery to a paused host.
@@ -505,7 +505,7 @@ func (s *Sender) attempt(o outgoing, release func(hostgate.Outcome)) {
 	if release != nil {
 		release(hostgate.OutcomeOf(a, false))
 	}
-	s.opts.Observer.Attempt(hostOf(d.Request.URL), a.Status, a.ErrorKind, a.Duration)
+	s.opts.Observer.Attempt(o.host, a.Status, a.ErrorKind, a.Duration)
 
 	first := d.FirstAttemptAt
 	if first.IsZero() {
@@ -514,21 +514,21 @@ func (s *Sender) attempt(o outgoing, release func(hostgate.Outcome)) {
 	// The end is read from the same clock as StartedAt, so retry times
 	// stay on one timeline when the clock is not the wall's.
 	state, due := s.policy.DecideAt(a, first, s.clock.Now(), rand.Float64())
-	s.logAttempt(d, a, state, due)
+	s.logAttempt(o, a, state, due)
 	s.opts.Observer.Finished(state, 1)
 	s.outcomes.put(hookflow.Completion{Attempt: a, State: state, DueAt: due})
 }
 
-func (s *Sender) logAttempt(d *hookflow.Delivery, a hookflow.Attempt, state string, due time.Time) {
+func (s *Sender) logAttempt(o outgoing, a hookflow.Attempt, state string, due time.Time) {
 	failed := state != hookflow.StateDelivered && state != hookflow.StatePending
 	if !failed && !s.log.Enabled(context.Background(), slog.LevelDebug) {
 		// Every attempt passes here, and only a failed delivery is logged
-		// at Info: building the attributes (and parsing the URL for the
-		// host) of a line that is not written is work for nothing.
+		// at Info: building the attributes of a line that is not written
+		// is work for nothing.
 		return
 	}
 	attrs := []any{
-		"delivery_id", d.ID, "campaign_id", d.CampaignID, "host", hostOf(d.Request.URL),
+		"delivery_id", o.ID, "campaign_id", o.CampaignID, "host", o.host,
 		"attempt", a.Number, "status", a.Status, "duration_ms", a.Duration.Milliseconds(),
 	}
 	switch state {

@@ -159,7 +159,7 @@ func (s *Sender) runWaiting(inflight *sync.WaitGroup) {
 				kept = append(kept, queue[i:]...)
 				break
 			}
-			release, hold := s.acquire(w.o.Delivery)
+			release, hold := s.acquire(w.o.host)
 			if hold.Reason == hostgate.HoldBusy {
 				kept = append(kept, queue[i:]...)
 				break
@@ -188,7 +188,7 @@ func (s *Sender) next(host string) (outgoing, func(hostgate.Outcome), bool) {
 		return outgoing{}, nil, false
 	}
 	w := h.queue[0]
-	release, hold := s.acquire(w.o.Delivery)
+	release, hold := s.acquire(w.o.host)
 	if hold.Reason != hostgate.HoldNone {
 		return outgoing{}, nil, false
 	}
