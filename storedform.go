@@ -18,8 +18,13 @@ import (
 // with invalid UTF-8 with U+FFFD in place of each bad byte, an empty map of
 // the payload as none, a time in the zone its offset decodes to.
 //
-// It shares nothing with p: the caller may go on using p's maps.
+// A payload already in that form, as intake's parsing leaves one, comes
+// back as it is, sharing its maps with p, which must then not change;
+// any other is copied.
 func (p Payload) StoredForm() (Payload, error) {
+	if p.stored() {
+		return p, nil
+	}
 	var out Payload
 	var err error
 	if p.Event != nil {
@@ -39,6 +44,58 @@ func (p Payload) StoredForm() (Payload, error) {
 		return Payload{}, err
 	}
 	return out, nil
+}
+
+// stored says whether p is in its StoredForm already.
+func (p Payload) stored() bool {
+	if ev := p.Event; ev != nil {
+		t, err := storedTime(ev.Time)
+		if err != nil || t != ev.Time || !utf8.ValidString(ev.Name) || !storedTop(ev.Properties) {
+			return false
+		}
+	}
+	return storedTop(p.TriggerProperties) && storedTop(p.Context)
+}
+
+// storedTop says whether a map field of Payload decodes to itself: nil,
+// or not empty and holding only what decoding yields.
+func storedTop(m map[string]any) bool {
+	return m == nil || len(m) > 0 && isStored(m)
+}
+
+// isStored says whether v is what decoding its JSON yields, as storedValue
+// would return it.
+func isStored(v any) bool {
+	switch x := v.(type) {
+	case nil, bool, int64:
+		return true
+	case string:
+		return utf8.ValidString(x)
+	case float64:
+		f, err := storedFloat(x)
+		return err == nil && f == any(x)
+	case map[string]any:
+		if x == nil {
+			return false // encoded as null
+		}
+		for k, e := range x {
+			if !utf8.ValidString(k) || !isStored(e) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		if x == nil {
+			return false // encoded as null
+		}
+		for _, e := range x {
+			if !isStored(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // storedTopMap is a map field of Payload, which omitempty leaves out of
@@ -69,8 +126,14 @@ func storedValue(v any) (any, error) {
 	case json.Number:
 		return number(x)
 	case map[string]any:
+		if x == nil {
+			return nil, nil // encoded as null
+		}
 		return storedMap(x)
 	case []any:
+		if x == nil {
+			return nil, nil // encoded as null
+		}
 		out := make([]any, len(x))
 		for i, e := range x {
 			var err error

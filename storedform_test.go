@@ -57,8 +57,10 @@ func TestStoredFormIsWhatDecodingGives(t *testing.T) {
 			"number float": json.Number("1.50"),
 		}}},
 		{"nested", Payload{Context: map[string]any{
-			"list": []any{1.0, "a", nil, true, map[string]any{}, []any{}},
-			"map":  map[string]any{"inner": map[string]any{"n": 3.0}},
+			"list":  []any{1.0, "a", nil, true, map[string]any{}, []any{}},
+			"nils":  []any{[]any(nil), map[string]any(nil)},
+			"empty": map[string]any{"slice": []any(nil), "map": map[string]any(nil)},
+			"map":   map[string]any{"inner": map[string]any{"n": 3.0}},
 		}}},
 		{"strings", Payload{Event: &EventPayload{Name: "bad\xffname", Properties: map[string]any{
 			"bad": "a\xff\xfeb", "html": "<a href=\"x\">&</a>", "separators": "\u2028\u2029",
@@ -89,20 +91,51 @@ func TestStoredFormIsWhatDecodingGives(t *testing.T) {
 	}
 }
 
-func TestStoredFormSharesNothing(t *testing.T) {
+// A payload already in its stored form comes back as it is; any other is
+// copied, so the caller's later changes do not reach it.
+func TestStoredFormCopiesOnlyWhatChanges(t *testing.T) {
 	inner := map[string]any{"n": int64(1)}
-	p := Payload{TriggerProperties: map[string]any{"inner": inner, "list": []any{int64(1)}}}
-	got, err := p.StoredForm()
+	as := Payload{Event: &EventPayload{Name: "e", Time: time.Date(2026, 12, 4, 11, 0, 0, 0, time.UTC),
+		Properties: map[string]any{"inner": inner, "list": []any{int64(1), "s", 1.5}}}}
+	got, err := as.StoredForm()
 	if err != nil {
 		t.Fatal(err)
 	}
-	inner["n"] = int64(2)
-	p.TriggerProperties["list"].([]any)[0] = int64(2)
-	if n := got.TriggerProperties["inner"].(map[string]any)["n"]; n != int64(1) {
-		t.Errorf("inner n = %v after the caller changed its map, want 1", n)
+	if got.Event != as.Event {
+		t.Errorf("a payload in stored form was copied")
 	}
-	if n := got.TriggerProperties["list"].([]any)[0]; n != int64(1) {
-		t.Errorf("list[0] = %v after the caller changed its slice, want 1", n)
+
+	changes := []Payload{
+		{Event: &EventPayload{Name: "e", Time: time.Now()}}, // a monotonic reading
+		{Event: &EventPayload{Name: "e", Properties: map[string]any{"inner": inner, "whole": 2.0}}},
+		{TriggerProperties: map[string]any{"list": []any{int64(1), []any(nil)}, "inner": inner}},
+		{TriggerProperties: map[string]any{}},
+		{Context: map[string]any{"inner": inner, "bad": "\xff"}},
+	}
+	for i, p := range changes {
+		got, err := p.StoredForm()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := decodedPayload(t, p); !reflect.DeepEqual(got, want) {
+			t.Errorf("%d: StoredForm = %#v, want %#v", i, got, want)
+		}
+		if got.Event != nil && got.Event == p.Event {
+			t.Errorf("%d: a payload not in stored form came back as it was", i)
+		}
+	}
+	inner["n"] = int64(2)
+	for i, p := range changes[1:3] {
+		got, _ := p.StoredForm()
+		m := got.TriggerProperties
+		if got.Event != nil {
+			m = got.Event.Properties
+		}
+		inner["n"] = int64(3)
+		if n := m["inner"].(map[string]any)["n"]; n != int64(2) {
+			t.Errorf("%d: inner n = %v after the caller changed its map, want the copy's 2", i+1, n)
+		}
+		inner["n"] = int64(2)
 	}
 }
 

@@ -17,9 +17,7 @@ import (
 
 // handOffBytes bounds the payloads the hand-off holds, as encoded: their
 // decoded form takes a few times as much memory. Small payloads meet the
-// sender's bound on the count first: the bench's 16,384 held deliveries,
-// with payloads of about 100 bytes, took the e2e run's peak RSS from 137 to
-// 175 MB.
+// sender's bound on the count first.
 const handOffBytes = 4 << 20
 
 // handoff holds the deliveries enqueued for this process's sender.
@@ -150,6 +148,9 @@ func (h *handoff) take(at time.Time, n int) (out, back []*hookflow.Delivery) {
 		// table taken it (this one, even): it is left to the table.
 	}
 	h.release(h.held[:i])
+	// The taken entries are cleared: the slice's array keeps them until
+	// an append moves it, and with them every delivery already sent.
+	clear(h.held[:i])
 	h.held = h.held[i:]
 	if len(h.held) == 0 {
 		h.held = nil // let the backing array go
