@@ -196,6 +196,9 @@ type Tx interface {
 	// LastSendAt returns when the user was last enqueued a delivery of the
 	// campaign that was not aborted or cancelled.
 	LastSendAt(campaignID, userID string) (time.Time, bool, error)
+	// Enqueue stores ds. A store may keep their payloads' maps to hand the
+	// deliveries to its sender (HandOffer): the caller must not change
+	// them afterwards.
 	Enqueue(ds []*Delivery) error
 	// CancelPending cancels the user's pending deliveries of the campaign
 	// that have made no attempt yet, recording reason; returns how many.
