@@ -29,7 +29,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f hookflow.DeliveryFilter) (
 	}
 	limit = min(limit, maxListLimit)
 
-	query := `SELECT ` + deliveryColumns + ` FROM deliveries`
+	query := `SELECT ` + deliveryColumns + ` FROM ` + withContent
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -85,7 +85,7 @@ func deliveryWhere(f hookflow.DeliveryFilter) ([]string, []any) {
 
 // GetDelivery returns a delivery and its attempts, oldest first.
 func (s *Store) GetDelivery(ctx context.Context, id string) (*hookflow.Delivery, []hookflow.Attempt, error) {
-	row := s.pool.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM deliveries
+	row := s.pool.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM `+withContent+`
 		WHERE id = $1`, id)
 	d, err := scanDelivery(row)
 	if err != nil {

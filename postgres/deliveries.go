@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/hookflow/hookflow"
@@ -19,42 +20,90 @@ import (
 // one statement, one round trip and one cached plan whatever the batch
 // size, with no limit on parameters to chunk around.
 
-const deliveryColumns = `id, origin, campaign_id, dispatch_id, send_id, user_id,
-	external_id, state, payload, request_method, request_url, request_headers,
-	request_body, attempts, due_at, lease_until, last_status, last_error,
-	abort_reason, first_attempt_at, created_at, updated_at`
+// A delivery is two rows: its row in deliveries, which the queue updates
+// (claim, outcome), and its content in delivery_content, written once at
+// enqueue (the payload) and once at render (the request). Keeping the
+// content apart keeps the queue's row versions narrow (migration 6).
 
+// stateColumns are the columns of deliveries, and contentColumns those of
+// delivery_content after its key.
+const (
+	stateColumns = `id, origin, campaign_id, dispatch_id, send_id, user_id,
+	external_id, state, attempts, due_at, lease_until, last_status, last_error,
+	abort_reason, first_attempt_at, created_at, updated_at`
+	contentColumns = `payload, request_method, request_url, request_headers, request_body`
+)
+
+// deliveryColumns read whole deliveries from withContent. The two tables
+// name no column alike, so conditions on deliveries need no prefix.
+const (
+	deliveryColumns = stateColumns + `, ` + contentColumns
+	withContent     = `deliveries LEFT JOIN delivery_content
+		ON delivery_content.delivery_id = deliveries.id`
+)
+
+// stateRow is a row of deliveries as scanned.
+type stateRow struct {
+	d            hookflow.Delivery
+	campaign     *string
+	lease, first pgtype.Timestamptz
+}
+
+func (r *stateRow) dest() []any {
+	d := &r.d
+	return []any{&d.ID, &d.Origin, &r.campaign, &d.DispatchID, &d.SendID, &d.UserID,
+		&d.ExternalID, &d.State, &d.Attempts, &d.DueAt, &r.lease, &d.LastStatus, &d.LastError,
+		&d.AbortReason, &r.first, &d.CreatedAt, &d.UpdatedAt}
+}
+
+func (r *stateRow) delivery() *hookflow.Delivery {
+	d := r.d
+	if r.campaign != nil {
+		d.CampaignID = *r.campaign
+	}
+	d.DueAt, d.LeaseUntil, d.FirstAttemptAt = utc(d.DueAt), fromNull(r.lease), fromNull(r.first)
+	d.CreatedAt, d.UpdatedAt = utc(d.CreatedAt), utc(d.UpdatedAt)
+	return &d
+}
+
+// contentRow is a row of delivery_content as scanned; all NULL when a
+// delivery has none.
+type contentRow struct {
+	payload, method, headers *string
+	url, body                []byte
+}
+
+func (r *contentRow) dest() []any {
+	return []any{&r.payload, &r.method, &r.url, &r.headers, &r.body}
+}
+
+// fill decodes the content into d.
+func (r *contentRow) fill(d *hookflow.Delivery) error {
+	var err error
+	if d.Payload, err = decodePayload(r.payload); err != nil {
+		return fmt.Errorf("decoding payload of delivery %s: %w", d.ID, err)
+	}
+	if r.method != nil {
+		d.Request = &hookflow.Request{Method: *r.method, URL: string(r.url)}
+		if len(r.body) > 0 {
+			d.Request.Body = r.body
+		}
+		if err := decodeDoc(r.headers, &d.Request.Headers); err != nil {
+			return fmt.Errorf("decoding request of delivery %s: %w", d.ID, err)
+		}
+	}
+	return nil
+}
+
+// scanDelivery scans a row of deliveryColumns.
 func scanDelivery(r pgx.Row) (*hookflow.Delivery, error) {
-	var d hookflow.Delivery
-	var campaign, method, headers *string
-	var payload string
-	var url, body []byte
-	var lease, first pgtype.Timestamptz
-	err := r.Scan(&d.ID, &d.Origin, &campaign, &d.DispatchID, &d.SendID, &d.UserID,
-		&d.ExternalID, &d.State, &payload, &method, &url, &headers,
-		&body, &d.Attempts, &d.DueAt, &lease, &d.LastStatus, &d.LastError,
-		&d.AbortReason, &first, &d.CreatedAt, &d.UpdatedAt)
-	if err != nil {
+	var st stateRow
+	var c contentRow
+	if err := r.Scan(append(st.dest(), c.dest()...)...); err != nil {
 		return nil, err
 	}
-	if campaign != nil {
-		d.CampaignID = *campaign
-	}
-	d.DueAt, d.LeaseUntil, d.FirstAttemptAt = utc(d.DueAt), fromNull(lease), fromNull(first)
-	d.CreatedAt, d.UpdatedAt = utc(d.CreatedAt), utc(d.UpdatedAt)
-	if d.Payload, err = decodePayload(payload); err != nil {
-		return nil, fmt.Errorf("decoding payload of delivery %s: %w", d.ID, err)
-	}
-	if method != nil {
-		d.Request = &hookflow.Request{Method: *method, URL: string(url)}
-		if len(body) > 0 {
-			d.Request.Body = body
-		}
-		if err := decodeDoc(headers, &d.Request.Headers); err != nil {
-			return nil, fmt.Errorf("decoding request of delivery %s: %w", d.ID, err)
-		}
-	}
-	return &d, nil
+	d := st.delivery()
+	return d, c.fill(d)
 }
 
 func collectDeliveries(rows pgx.Rows) ([]*hookflow.Delivery, error) {
@@ -76,9 +125,10 @@ func encodePayload(p hookflow.Payload) (string, error) {
 	return string(b), err
 }
 
-func decodePayload(doc string) (hookflow.Payload, error) {
+// decodePayload decodes a stored payload; NULL is the empty one.
+func decodePayload(doc *string) (hookflow.Payload, error) {
 	var p hookflow.Payload
-	if err := decodeDoc(&doc, &p); err != nil {
+	if err := decodeDoc(doc, &p); err != nil {
 		return p, err
 	}
 	maps := []map[string]any{p.TriggerProperties, p.Context}
@@ -135,31 +185,59 @@ func (r *deliveryRows) add(d *hookflow.Delivery) error {
 // 10 to 30 % more deliveries a second than one INSERT … SELECT FROM unnest.
 const copyMin = 64
 
-var deliveryColumnNames = strings.Fields(strings.ReplaceAll(deliveryColumns, ",", " "))
+// The column names of the two COPYs of an Enqueue batch.
+var (
+	stateColumnNames   = columnNames(stateColumns)
+	contentColumnNames = columnNames(`delivery_id, ` + contentColumns)
+)
 
-// row returns the values of row i in deliveryColumns order, for COPY.
-func (r *deliveryRows) row(i int) ([]any, error) {
-	return []any{r.id[i], r.origin[i], r.campaign[i], r.dispatch[i], r.send[i], r.user[i],
-		r.external[i], r.state[i], r.payload[i], r.method[i], r.url[i], r.headers[i],
-		r.body[i], r.attempts[i], r.due[i], r.lease[i], r.lastStatus[i], r.lastError[i],
-		r.abortReason[i], r.first[i], r.created[i], r.updated[i]}, nil
+func columnNames(columns string) []string {
+	return strings.Fields(strings.ReplaceAll(columns, ",", " "))
 }
 
-// insert writes the rows in one INSERT statement.
+// stateRow returns the values of row i in stateColumns order, for COPY.
+func (r *deliveryRows) stateRow(i int) ([]any, error) {
+	return []any{r.id[i], r.origin[i], r.campaign[i], r.dispatch[i], r.send[i], r.user[i],
+		r.external[i], r.state[i], r.attempts[i], r.due[i], r.lease[i], r.lastStatus[i],
+		r.lastError[i], r.abortReason[i], r.first[i], r.created[i], r.updated[i]}, nil
+}
+
+// contentRow returns the values of row i in contentColumnNames order, for
+// COPY.
+func (r *deliveryRows) contentRow(i int) ([]any, error) {
+	return []any{r.id[i], r.payload[i], r.method[i], r.url[i], r.headers[i], r.body[i]}, nil
+}
+
+// insert writes the rows in one statement: the insert into deliveries
+// runs as a WITH clause of the one into delivery_content.
 func (r *deliveryRows) insert(ctx context.Context, q pgx.Tx) error {
-	_, err := q.Exec(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
-			$5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-			$11::bytea[], $12::text[], $13::bytea[], $14::int[], $15::timestamptz[],
-			$16::timestamptz[], $17::int[], $18::text[], $19::text[],
-			$20::timestamptz[], $21::timestamptz[], $22::timestamptz[])`,
+	_, err := q.Exec(ctx, `WITH state AS (INSERT INTO deliveries (`+stateColumns+`)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+				$5::text[], $6::text[], $7::text[], $8::text[], $9::int[],
+				$10::timestamptz[], $11::timestamptz[], $12::int[], $13::text[],
+				$14::text[], $15::timestamptz[], $16::timestamptz[], $17::timestamptz[]))
+		INSERT INTO delivery_content (delivery_id, `+contentColumns+`)
+		SELECT * FROM unnest($1::text[], $18::text[], $19::text[], $20::bytea[],
+			$21::text[], $22::bytea[])`,
 		r.id, r.origin, r.campaign, r.dispatch, r.send, r.user, r.external, r.state,
-		r.payload, r.method, r.url, r.headers, r.body, r.attempts, r.due, r.lease,
-		r.lastStatus, r.lastError, r.abortReason, r.first, r.created, r.updated)
+		r.attempts, r.due, r.lease, r.lastStatus, r.lastError, r.abortReason, r.first,
+		r.created, r.updated, r.payload, r.method, r.url, r.headers, r.body)
 	return err
 }
 
-// Enqueue inserts deliveries in one statement, or one COPY for large
+// copy writes the rows in two COPYs, one a table.
+func (r *deliveryRows) copy(ctx context.Context, q pgx.Tx) error {
+	n := len(r.id)
+	_, err := q.CopyFrom(ctx, pgx.Identifier{"deliveries"}, stateColumnNames,
+		pgx.CopyFromSlice(n, r.stateRow))
+	if err == nil {
+		_, err = q.CopyFrom(ctx, pgx.Identifier{"delivery_content"}, contentColumnNames,
+			pgx.CopyFromSlice(n, r.contentRow))
+	}
+	return err
+}
+
+// Enqueue inserts deliveries in one statement, or two COPYs for large
 // batches. Empty fields get defaults
 // written back into each Delivery: ID a UUIDv7 (time-ordered, so listing by
 // ID is listing by age), State pending, CreatedAt now, UpdatedAt CreatedAt.
@@ -178,8 +256,7 @@ func (t *tx) Enqueue(ds []*hookflow.Delivery) error {
 
 	var err error
 	if len(ds) >= copyMin {
-		_, err = t.q.CopyFrom(t.ctx, pgx.Identifier{"deliveries"}, deliveryColumnNames,
-			pgx.CopyFromSlice(len(ds), r.row))
+		err = r.copy(t.ctx, t.q)
 	} else {
 		err = r.insert(t.ctx, t.q)
 	}
@@ -235,7 +312,10 @@ func (s *Store) Claim(ctx context.Context, at time.Time, limit int,
 }
 
 // claim runs the statement of Claim in q and returns the claimed
-// deliveries, oldest due first.
+// deliveries, oldest due first, with their content. RETURNING can name
+// only the updated table, so the update is a WITH clause and the
+// statement's own select joins its rows to delivery_content: the claim
+// and the content come back in one round trip.
 func claim(ctx context.Context, q querier, at time.Time, limit int,
 	lease time.Duration) ([]*hookflow.Delivery, error) {
 	rows, err := q.Query(ctx, `WITH
@@ -246,10 +326,13 @@ func claim(ctx context.Context, q querier, at time.Time, limit int,
 			WHERE state = 'sending' AND lease_until <= $1
 			ORDER BY lease_until LIMIT $3 FOR UPDATE SKIP LOCKED),
 		due AS (SELECT id, due_at FROM pending UNION ALL SELECT id, due_at FROM expired
-			ORDER BY due_at LIMIT $3)
-		UPDATE deliveries SET state = 'sending', lease_until = $2, updated_at = $1
-		WHERE id IN (SELECT id FROM due)
-		RETURNING `+deliveryColumns, at, at.Add(lease), limit)
+			ORDER BY due_at LIMIT $3),
+		claimed AS (UPDATE deliveries SET state = 'sending', lease_until = $2, updated_at = $1
+			WHERE id IN (SELECT id FROM due)
+			RETURNING `+stateColumns+`)
+		SELECT `+deliveryColumns+` FROM claimed
+			LEFT JOIN delivery_content ON delivery_content.delivery_id = claimed.id`,
+		at, at.Add(lease), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claiming deliveries: %w", mapErr(err))
 	}
@@ -258,7 +341,7 @@ func claim(ctx context.Context, q querier, at time.Time, limit int,
 		return nil, fmt.Errorf("claiming deliveries: %w", mapErr(err))
 	}
 
-	// RETURNING yields rows in no promised order.
+	// RETURNING yields rows in no promised order, nor does the join.
 	slices.SortFunc(ds, func(a, b *hookflow.Delivery) int {
 		if c := a.DueAt.Compare(b.DueAt); c != 0 {
 			return c
@@ -268,39 +351,53 @@ func claim(ctx context.Context, q querier, at time.Time, limit int,
 	return ds, nil
 }
 
-// renderRows holds the columns of a SaveRendered batch. A NULL state keeps
-// the delivery sending with its new request; otherwise the delivery ends in
-// that state and its lease is released.
+// renderRows holds the columns of a SaveRendered batch, in two parts: the
+// deliveries that end at their render (aborted, failed), whose rows move
+// to that state and release their leases, and the rendered requests,
+// which go to delivery_content and leave their deliveries' rows as the
+// claim left them.
 type renderRows struct {
-	id                                         []string
-	state, abortReason, lastError, method, hdr []*string
-	rendered                                   []bool
-	url, body                                  [][]byte
+	ends     endRows
+	requests requestRows
+}
+
+type endRows struct {
+	id, state              []string
+	abortReason, lastError []*string
+}
+
+func (e *endRows) add(id, state string, abortReason, lastError *string) {
+	e.id, e.state = append(e.id, id), append(e.state, state)
+	e.abortReason, e.lastError = append(e.abortReason, abortReason), append(e.lastError, lastError)
+}
+
+type requestRows struct {
+	id              []string
+	method, headers []*string
+	url, body       [][]byte
+}
+
+func (q *requestRows) add(id string, method, headers *string, url, body []byte) {
+	q.id, q.method, q.headers = append(q.id, id), append(q.method, method), append(q.headers, headers)
+	q.url, q.body = append(q.url, url), append(q.body, body)
 }
 
 func (r *renderRows) add(res hookflow.RenderResult) error {
-	var state, abort, lastErr, method, headers *string
-	var url, body []byte
 	switch {
 	case res.AbortReason != "":
-		state, abort = ptr(hookflow.StateAborted), ptr(diagnostic(res.AbortReason))
+		r.ends.add(res.DeliveryID, hookflow.StateAborted, ptr(diagnostic(res.AbortReason)), nil)
 	case res.Error != "":
-		state, lastErr = ptr(hookflow.StateFailed), ptr(diagnostic(res.Error))
+		r.ends.add(res.DeliveryID, hookflow.StateFailed, nil, ptr(diagnostic(res.Error)))
 	case res.Request != nil:
-		var err error
-		method, headers, url, body, err = requestColumns(res.Request)
+		method, headers, url, body, err := requestColumns(res.Request)
 		if err != nil {
 			return fmt.Errorf("encoding request of delivery %s: %w", res.DeliveryID, err)
 		}
+		r.requests.add(res.DeliveryID, method, headers, url, body)
 	default:
 		return fmt.Errorf("saving render of delivery %s: %w", res.DeliveryID,
 			hookflow.Invalid("", "render result has no request, abort or error"))
 	}
-	r.id, r.state = append(r.id, res.DeliveryID), append(r.state, state)
-	r.abortReason, r.lastError = append(r.abortReason, abort), append(r.lastError, lastErr)
-	r.rendered = append(r.rendered, method != nil)
-	r.method, r.url, r.hdr = append(r.method, method), append(r.url, url), append(r.hdr, headers)
-	r.body = append(r.body, body)
 	return nil
 }
 
@@ -313,12 +410,12 @@ func diagnostic(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-// SaveRendered stores rendering outcomes in one statement: a request keeps
+// SaveRendered stores rendering outcomes in one transaction: a request keeps
 // its delivery sending, an abort ends it aborted, an error ends it failed.
 // ErrNotFound, and nothing stored, if a delivery does not exist.
 func (s *Store) SaveRendered(ctx context.Context, at time.Time, results []hookflow.RenderResult) error {
 	r, err := newRenderRows(results)
-	if err != nil || len(r.id) == 0 {
+	if err != nil || len(r.ends.id)+len(r.requests.id) == 0 {
 		return err
 	}
 	return s.inTx(ctx, func(t pgx.Tx) error {
@@ -346,10 +443,8 @@ func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.Queue
 				return err
 			}
 		}
-		if len(r.id) > 0 {
-			if err := r.save(ctx, t, at); err != nil {
-				return err
-			}
+		if err := r.save(ctx, t, at); err != nil {
+			return err
 		}
 		if len(w.Deferrals) > 0 {
 			if err := deferIn(ctx, t, at, w.Deferrals); err != nil {
@@ -382,32 +477,55 @@ func newRenderRows(results []hookflow.RenderResult) (*renderRows, error) {
 
 // save stores the rows in t; ErrNotFound if a delivery does not exist.
 func (r *renderRows) save(ctx context.Context, t pgx.Tx, at time.Time) error {
-	ids := make(map[string]bool, len(r.id))
-	for _, id := range r.id {
-		ids[id] = true
+	if err := r.ends.save(ctx, t, at); err != nil {
+		return fmt.Errorf("saving rendered deliveries: %w", err)
 	}
-	tag, err := t.Exec(ctx, `UPDATE deliveries d SET
-		state = COALESCE(v.state, d.state),
+	if err := r.requests.save(ctx, t); err != nil {
+		return fmt.Errorf("saving rendered requests: %w", err)
+	}
+	return nil
+}
+
+func (e *endRows) save(ctx context.Context, t pgx.Tx, at time.Time) error {
+	if len(e.id) == 0 {
+		return nil
+	}
+	tag, err := t.Exec(ctx, `UPDATE deliveries d SET state = v.state,
 		abort_reason = COALESCE(v.abort_reason, d.abort_reason),
 		last_error = COALESCE(v.last_error, d.last_error),
-		request_method = CASE WHEN v.rendered THEN v.method ELSE d.request_method END,
-		request_url = CASE WHEN v.rendered THEN v.url ELSE d.request_url END,
-		request_headers = CASE WHEN v.rendered THEN v.headers ELSE d.request_headers END,
-		request_body = CASE WHEN v.rendered THEN v.body ELSE d.request_body END,
-		lease_until = CASE WHEN v.state IS NULL THEN d.lease_until END,
-		updated_at = CASE WHEN v.state IS NULL THEN d.updated_at ELSE $1 END
-		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bool[],
-			$7::text[], $8::bytea[], $9::text[], $10::bytea[])
-			AS v(id, state, abort_reason, last_error, rendered, method, url, headers, body)
-		WHERE d.id = v.id`,
-		at, r.id, r.state, r.abortReason, r.lastError, r.rendered, r.method,
-		r.url, r.hdr, r.body)
-	if err != nil {
-		return fmt.Errorf("saving rendered deliveries: %w", mapErr(err))
+		lease_until = NULL, updated_at = $1
+		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
+			AS v(id, state, abort_reason, last_error)
+		WHERE d.id = v.id`, at, e.id, e.state, e.abortReason, e.lastError)
+	return changedAll(tag, err, e.id)
+}
+
+// save writes each request into its delivery's content row, which enqueue
+// made: a delivery without one does not exist.
+func (q *requestRows) save(ctx context.Context, t pgx.Tx) error {
+	if len(q.id) == 0 {
+		return nil
 	}
-	if n := tag.RowsAffected(); n < int64(len(ids)) {
-		return fmt.Errorf("saving rendered deliveries: %d of %d: %w",
-			int64(len(ids))-n, len(ids), hookflow.ErrNotFound)
+	tag, err := t.Exec(ctx, `UPDATE delivery_content c SET request_method = v.method,
+		request_url = v.url, request_headers = v.headers, request_body = v.body
+		FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bytea[])
+			AS v(id, method, url, headers, body)
+		WHERE c.delivery_id = v.id`, q.id, q.method, q.url, q.headers, q.body)
+	return changedAll(tag, err, q.id)
+}
+
+// changedAll maps err, or reports ErrNotFound when a statement changed
+// fewer rows than ids names distinct deliveries.
+func changedAll(tag pgconn.CommandTag, err error, ids []string) error {
+	if err != nil {
+		return mapErr(err)
+	}
+	distinct := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		distinct[id] = true
+	}
+	if n := tag.RowsAffected(); n < int64(len(distinct)) {
+		return fmt.Errorf("%d of %d: %w", int64(len(distinct))-n, len(distinct), hookflow.ErrNotFound)
 	}
 	return nil
 }

@@ -66,8 +66,9 @@ func replayable(ctx context.Context, t pgx.Tx, f hookflow.ReplayFilter) ([]strin
 		add(`created_at < $%d`, f.Until)
 	}
 
-	rows, err := t.Query(ctx, `SELECT id, request_url FROM deliveries WHERE `+
-		strings.Join(where, ` AND `)+` ORDER BY id FOR UPDATE`, args...)
+	// Only the deliveries' rows are locked: requeue changes nothing else.
+	rows, err := t.Query(ctx, `SELECT id, request_url FROM `+withContent+` WHERE `+
+		strings.Join(where, ` AND `)+` ORDER BY id FOR UPDATE OF deliveries`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("selecting deliveries to replay: %w", mapErr(err))
 	}

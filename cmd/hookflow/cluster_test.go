@@ -603,7 +603,8 @@ type storedDelivery struct {
 func storedDeliveries(t *testing.T, dbURL string) map[string]storedDelivery {
 	t.Helper()
 	out := map[string]storedDelivery{}
-	err := pgRows(dbURL, `SELECT id, state, request_body FROM deliveries`, func(rows pgx.Rows) error {
+	err := pgRows(dbURL, `SELECT id, state, request_body
+		FROM deliveries JOIN delivery_content ON delivery_id = id`, func(rows pgx.Rows) error {
 		var id, state string
 		var body []byte
 		err := rows.Scan(&id, &state, &body)

@@ -1,0 +1,117 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/postgres"
+)
+
+// openAt makes the schema of u (a schemaURL) and migrates it to version,
+// returning the database and its migrations.
+func openAt(t *testing.T, u string, version int64) (*sql.DB, *goose.Provider) {
+	t.Helper()
+	ctx := context.Background()
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { db.Close() })
+	schema := pgx.Identifier{parsed.Query().Get("search_path")}.Sanitize()
+	if _, err := db.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		t.Fatalf("creating schema: %v", err)
+	}
+	p, err := postgres.Migrator(db)
+	if err != nil {
+		t.Fatalf("preparing migrations: %v", err)
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		t.Fatalf("migrating to %d: %v", version, err)
+	}
+	return db, p
+}
+
+// TestMigrateDeliveryContent converts a database at migration 5 holding a
+// rendered delivery with an attempt and an unrendered one to 6, and back:
+// the payloads and requests move to delivery_content and back, byte for
+// byte, the attempt stays, and the store reads, claims and renders them as
+// before.
+func TestMigrateDeliveryContent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := schemaURL(t)
+	db, migrations := openAt(t, u, 5)
+	_, err := db.ExecContext(ctx, `INSERT INTO deliveries (id, origin, campaign_id, user_id,
+		state, payload, request_method, request_url, request_headers, request_body,
+		due_at, created_at, updated_at)
+		VALUES ('d1', 'campaign', 'c1', 'u1', 'failed', '{"trigger_properties":{"coupon":"X"}}',
+		        'POST', 'https://example.com/h', '[{"Name":"X-A","Value":"1"}]', '\x7b00ff7d',
+		        '2026-03-01Z', '2026-03-01Z', '2026-03-01Z'),
+		       ('d2', 'campaign', 'c1', 'u2', 'pending', '{"context":{"step":2}}',
+		        NULL, NULL, NULL, NULL, '2026-03-01Z', '2026-03-01Z', '2026-03-01Z');
+		INSERT INTO attempts (delivery_id, number, started_at, duration_us, status)
+		VALUES ('d1', 1, '2026-03-01Z', 10, 503)`)
+	if err != nil {
+		t.Fatalf("inserting rows: %v", err)
+	}
+
+	s := openStore(t, u)
+	d, as, err := s.GetDelivery(ctx, "d1")
+	if err != nil {
+		t.Fatalf("GetDelivery(d1): %v", err)
+	}
+	if len(as) != 1 || as[0].Status != 503 {
+		t.Errorf("attempts of d1 = %+v, want the one with status 503", as)
+	}
+	if d.Payload.TriggerProperties["coupon"] != "X" || d.Request == nil ||
+		d.Request.URL != "https://example.com/h" || string(d.Request.Body) != "{\x00\xff}" ||
+		len(d.Request.Headers) != 1 || d.Request.Headers[0].Value != "1" {
+		t.Errorf("d1 = payload %+v, request %+v; want its payload and request kept", d.Payload, d.Request)
+	}
+	at := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	ds, err := s.Claim(ctx, at, 10, time.Minute)
+	if err != nil || len(ds) != 1 || ds[0].ID != "d2" || ds[0].Request != nil ||
+		ds[0].Payload.Context["step"] != int64(2) {
+		t.Fatalf("Claim = %+v, %v; want d2 with its payload and no request", ds, err)
+	}
+	err = s.SaveRendered(ctx, at, []hookflow.RenderResult{{DeliveryID: "d2",
+		Request: &hookflow.Request{Method: "PUT", URL: "https://example.com/2"}}})
+	if err != nil {
+		t.Fatalf("SaveRendered(d2): %v", err)
+	}
+	s.Close()
+
+	if _, err := migrations.DownTo(ctx, 5); err != nil {
+		t.Fatalf("migrating down to 5: %v", err)
+	}
+	want := map[string][2]string{
+		"d1": {`{"trigger_properties":{"coupon":"X"}}`, "https://example.com/h"},
+		"d2": {`{"context":{"step":2}}`, "https://example.com/2"},
+	}
+	for id, w := range want {
+		var payload, url string
+		err := db.QueryRowContext(ctx, `SELECT payload, convert_from(request_url, 'UTF8')
+			FROM deliveries WHERE id = $1`, id).Scan(&payload, &url)
+		if err != nil || payload != w[0] || url != w[1] {
+			t.Errorf("%s after migrating down = %q, %q, %v; want %q, %q", id, payload, url, err, w[0], w[1])
+		}
+	}
+	var body []byte
+	err = db.QueryRowContext(ctx, `SELECT request_body FROM deliveries WHERE id = 'd1'`).Scan(&body)
+	if err != nil || string(body) != "{\x00\xff}" {
+		t.Errorf("d1's body after migrating down = %q, %v; want its bytes", body, err)
+	}
+}
