@@ -154,11 +154,8 @@ type deliveryRows struct {
 	lease, first                                               []*time.Time
 }
 
-func (r *deliveryRows) add(d *hookflow.Delivery) error {
-	payload, err := encodePayload(d.Payload)
-	if err != nil {
-		return fmt.Errorf("encoding payload of delivery %s: %w", d.ID, err)
-	}
+// add adds d, whose payload encodes as payload.
+func (r *deliveryRows) add(d *hookflow.Delivery, payload string) error {
 	method, headers, url, body, err := requestColumns(d.Request)
 	if err != nil {
 		return fmt.Errorf("encoding request of delivery %s: %w", d.ID, err)
@@ -249,7 +246,15 @@ func (t *tx) Enqueue(ds []*hookflow.Delivery) error {
 	var r deliveryRows
 	for _, d := range ds {
 		fillDelivery(d)
-		if err := r.add(d); err != nil {
+		payload, err := encodePayload(d.Payload)
+		if err != nil {
+			return fmt.Errorf("encoding payload of delivery %s: %w", d.ID, err)
+		}
+		row, err := t.handOff(d, len(payload))
+		if err != nil {
+			return err
+		}
+		if err := r.add(row, payload); err != nil {
 			return err
 		}
 	}
@@ -308,7 +313,11 @@ func (s *Store) Claim(ctx context.Context, at time.Time, limit int,
 	if limit <= 0 {
 		return nil, nil
 	}
-	return claim(ctx, s.pool, at, limit, lease)
+	ds, err := claim(ctx, s.pool, at, s.handoff.TableShare(limit), lease)
+	if err != nil {
+		return nil, err
+	}
+	return s.withHandedOff(ctx, at, ds, limit), nil
 }
 
 // claim runs the statement of Claim in q and returns the claimed
@@ -455,13 +464,13 @@ func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.Queue
 			return nil
 		}
 		var err error
-		ds, err = claim(ctx, t, at, limit, lease)
+		ds, err = claim(ctx, t, at, s.handoff.TableShare(limit), lease)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return ds, nil
+	return s.withHandedOff(ctx, at, ds, limit), nil
 }
 
 // newRenderRows collects results into columns.

@@ -48,8 +48,12 @@ const groupMax = 32
 // checked before fn starts: pgx ends the transaction of a statement whose
 // context is cancelled, and the transaction is the group's.
 func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
+	// fn may run more than once (a group rolled back, and each call runs
+	// again alone); only the last run's deliveries can have committed.
+	var runs []*tx
 	err := s.group.Do(ctx, func(g *groupTx) error {
-		t := &tx{ctx: g.ctx, q: &pipe{Tx: g.Tx}}
+		t := &tx{ctx: g.ctx, q: &pipe{Tx: g.Tx}, ho: &s.handoff}
+		runs = append(runs, t)
 		err := fn(t)
 		if err == nil {
 			err = t.q.flush(g.ctx)
@@ -64,6 +68,7 @@ func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
 		}
 		return err
 	})
+	s.settleHandOff(runs, err == nil)
 	return lostRace(err)
 }
 

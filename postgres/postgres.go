@@ -48,6 +48,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/handoff"
 	"github.com/hookflow/hookflow/txgroup"
 )
 
@@ -60,9 +61,10 @@ var migrations embed.FS
 type Store struct {
 	pool *pgxpool.Pool
 	// group commits Update calls (group.go).
-	group  *txgroup.Group[*groupTx]
-	cfg    *pgxpool.Config
-	logger *slog.Logger
+	group   *txgroup.Group[*groupTx]
+	handoff handoff.Holder
+	cfg     *pgxpool.Config
+	logger  *slog.Logger
 	// schema is the current_schema() of the pool's connections: it scopes
 	// notifications and lock keys.
 	schema string

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/handoff"
 )
 
 // tx is the hookflow.Tx of one Update call.
@@ -22,6 +23,10 @@ type tx struct {
 	// locked holds the ids of the profiles LockUsers locked and of those
 	// the transaction created; nil until LockUsers is called.
 	locked map[string]bool
+	// ho is the store's hand-off, and handed what Enqueue leased to it in
+	// this run of the call (handoff.go).
+	ho     *handoff.Holder
+	handed []handoff.Handed
 }
 
 var _ hookflow.Tx = (*tx)(nil)

@@ -216,7 +216,7 @@ func (s *Store) Claim(ctx context.Context, at time.Time, limit int,
 	if limit <= 0 {
 		return nil, nil
 	}
-	ds, err := claim(ctx, s.write, at, s.handoff.tableShare(limit), lease)
+	ds, err := claim(ctx, s.write, at, s.handoff.TableShare(limit), lease)
 	if err != nil {
 		return nil, err
 	}
@@ -393,7 +393,7 @@ func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.Queue
 			return nil
 		}
 		var err error
-		ds, err = claim(ctx, t, at, s.handoff.tableShare(limit), lease)
+		ds, err = claim(ctx, t, at, s.handoff.TableShare(limit), lease)
 		return err
 	})
 	if err != nil {

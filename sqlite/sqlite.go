@@ -42,6 +42,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/handoff"
 	"github.com/hookflow/hookflow/txgroup"
 )
 
@@ -97,7 +98,7 @@ type Store struct {
 	// group commits Update calls (group.go); closing stops the
 	// checkpointer.
 	group     *txgroup.Group[*groupTx]
-	handoff   handoff
+	handoff   handoff.Holder
 	closing   chan struct{}
 	closeOnce sync.Once
 }

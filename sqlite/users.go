@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/handoff"
 )
 
 // tx is the hookflow.Tx of one Update call.
@@ -22,8 +23,8 @@ type tx struct {
 	q   *writeTx
 	// ho is the store's hand-off, and handed what Enqueue leased to it in
 	// this run of the call (handoff.go).
-	ho     *handoff
-	handed []handed
+	ho     *handoff.Holder
+	handed []handoff.Handed
 }
 
 var _ hookflow.Tx = (*tx)(nil)
