@@ -212,11 +212,37 @@ func (h *Holder) HandOff(q Queue, lease time.Duration, max int) (stop func(conte
 	}
 }
 
-// Updated settles an Update call once its outcome is known: runs holds
-// what each run of its function leased (see SettleRuns). What a sender
-// stopped meanwhile did not take is made pending again.
-func (h *Holder) Updated(q Queue, log *slog.Logger, runs [][]Handed, committed bool) {
-	if orphans := h.SettleRuns(runs, committed); len(orphans) > 0 {
+// Run is what one run of an Update call's function leased.
+type Run struct {
+	h      *Holder
+	handed []Handed
+}
+
+// Run starts what a run of an Update call's function leases.
+func (h *Holder) Run() *Run { return &Run{h: h} }
+
+// Lease is Holder.Lease, recording what goes to the sender if this run
+// commits. A nil Run leases nothing.
+func (r *Run) Lease(d *hookflow.Delivery, size int) (*hookflow.Delivery, error) {
+	if r == nil {
+		return d, nil
+	}
+	row, x, err := r.h.Lease(d, size)
+	if x != nil {
+		r.handed = append(r.handed, *x)
+	}
+	return row, err
+}
+
+// Updated settles an Update call once its outcome is known: runs are the
+// runs of its function (see SettleRuns). What a sender stopped meanwhile
+// did not take is made pending again.
+func (h *Holder) Updated(q Queue, log *slog.Logger, runs []*Run, committed bool) {
+	handed := make([][]Handed, len(runs))
+	for i, r := range runs {
+		handed[i] = r.handed
+	}
+	if orphans := h.SettleRuns(handed, committed); len(orphans) > 0 {
 		handBack(context.Background(), q, log, time.Now(), orphans,
 			"handing back deliveries the stopped sender did not take")
 	}

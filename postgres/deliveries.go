@@ -250,7 +250,7 @@ func (t *tx) Enqueue(ds []*hookflow.Delivery) error {
 		if err != nil {
 			return fmt.Errorf("encoding payload of delivery %s: %w", d.ID, err)
 		}
-		row, err := t.handOff(d, len(payload))
+		row, err := t.run.Lease(d, len(payload))
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/handoff"
 	"github.com/hookflow/hookflow/txgroup"
 )
 
@@ -50,10 +51,10 @@ const groupMax = 32
 func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
 	// fn may run more than once (a group rolled back, and each call runs
 	// again alone); only the last run's deliveries can have committed.
-	var runs []*tx
+	var runs []*handoff.Run
 	err := s.group.Do(ctx, func(g *groupTx) error {
-		t := &tx{ctx: g.ctx, q: &pipe{Tx: g.Tx}, ho: &s.handoff}
-		runs = append(runs, t)
+		runs = append(runs, s.handoff.Run())
+		t := &tx{ctx: g.ctx, q: &pipe{Tx: g.Tx}, run: runs[len(runs)-1]}
 		err := fn(t)
 		if err == nil {
 			err = t.q.flush(g.ctx)
@@ -68,7 +69,7 @@ func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
 		}
 		return err
 	})
-	s.settleHandOff(runs, err == nil)
+	s.handoff.Updated(s, s.logger, runs, err == nil)
 	return lostRace(err)
 }
 

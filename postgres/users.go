@@ -23,10 +23,9 @@ type tx struct {
 	// locked holds the ids of the profiles LockUsers locked and of those
 	// the transaction created; nil until LockUsers is called.
 	locked map[string]bool
-	// ho is the store's hand-off, and handed what Enqueue leased to it in
-	// this run of the call (handoff.go).
-	ho     *handoff.Holder
-	handed []handoff.Handed
+	// run records what Enqueue leased to the store's hand-off in this run
+	// of the call (handoff.go); nil leases nothing.
+	run *handoff.Run
 }
 
 var _ hookflow.Tx = (*tx)(nil)

@@ -126,7 +126,7 @@ func (t *tx) Enqueue(ds []*hookflow.Delivery) error {
 		if contents[i], size, err = contentArgs(d); err != nil {
 			return err
 		}
-		row, err := t.handOff(d, size)
+		row, err := t.run.Lease(d, size)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/handoff"
 	"github.com/hookflow/hookflow/txgroup"
 )
 
@@ -28,12 +29,12 @@ const groupMax = 64
 func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
 	// fn may run more than once (a group's commit failed, and each call
 	// runs again alone); only the last run's deliveries were committed.
-	var runs []*tx
+	var runs []*handoff.Run
 	err := s.group.Do(ctx, func(t *groupTx) error {
-		runs = append(runs, &tx{ctx: groupCtx, q: t.writeTx, ho: &s.handoff})
-		return fn(runs[len(runs)-1])
+		runs = append(runs, s.handoff.Run())
+		return fn(&tx{ctx: groupCtx, q: t.writeTx, run: runs[len(runs)-1]})
 	})
-	s.settleHandOff(runs, err == nil)
+	s.handoff.Updated(s, s.logger, runs, err == nil)
 	if errors.Is(err, txgroup.ErrClosed) {
 		return errClosed
 	}

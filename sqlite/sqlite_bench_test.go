@@ -104,19 +104,8 @@ func BenchmarkSaveAndClaim(b *testing.B) {
 	var sent []hookflow.Completion
 	defer startCPU(b)()
 	for i := range b.N {
-		w := hookflow.QueueWrite{Completions: sent, Rendered: make([]hookflow.RenderResult, len(held))}
-		sent = make([]hookflow.Completion, len(held))
-		for j, d := range held {
-			w.Rendered[j] = hookflow.RenderResult{DeliveryID: d.ID, Request: &hookflow.Request{
-				Method: "POST", URL: "https://example.com/hook",
-				Headers: []hookflow.Header{{Name: "Content-Type", Value: "application/json"}},
-				Body:    body,
-			}}
-			sent[j] = hookflow.Completion{State: hookflow.StateDelivered, Attempt: hookflow.Attempt{
-				DeliveryID: d.ID, Number: 1, StartedAt: now, Duration: time.Millisecond,
-				Status: 200, ResponseBody: []byte(`{"ok":true}`),
-			}}
-		}
+		var w hookflow.QueueWrite
+		w, sent = sendWrite(held, sent, body, now)
 		limit := benchBatch
 		if i == b.N-1 {
 			limit = 0
@@ -370,19 +359,8 @@ func benchEnqueueAndSend(b *testing.B, handOff bool) {
 		if err := s.Update(ctx, func(tx hookflow.Tx) error { return tx.Enqueue(ds) }); err != nil {
 			b.Fatalf("Enqueue: %v", err)
 		}
-		w := hookflow.QueueWrite{Completions: sent, Rendered: make([]hookflow.RenderResult, len(held))}
-		sent = make([]hookflow.Completion, len(held))
-		for j, d := range held {
-			w.Rendered[j] = hookflow.RenderResult{DeliveryID: d.ID, Request: &hookflow.Request{
-				Method: "POST", URL: "https://example.com/hook",
-				Headers: []hookflow.Header{{Name: "Content-Type", Value: "application/json"}},
-				Body:    body,
-			}}
-			sent[j] = hookflow.Completion{State: hookflow.StateDelivered, Attempt: hookflow.Attempt{
-				DeliveryID: d.ID, Number: 1, StartedAt: now, Duration: time.Millisecond,
-				Status: 200, ResponseBody: []byte(`{"ok":true}`),
-			}}
-		}
+		var w hookflow.QueueWrite
+		w, sent = sendWrite(held, sent, body, now)
 		var err error
 		held, err = s.SaveAndClaim(ctx, now, w, benchBatch, time.Minute)
 		if err != nil || len(held) != benchBatch {
@@ -390,4 +368,24 @@ func benchEnqueueAndSend(b *testing.B, handOff bool) {
 		}
 	}
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// sendWrite is what a sender writes with its next claim: the renders of
+// held, just claimed, with body, and the outcomes of sent, the batch before;
+// it also returns the outcomes of held, for the write after.
+func sendWrite(held []*hookflow.Delivery, sent []hookflow.Completion, body []byte, now time.Time) (hookflow.QueueWrite, []hookflow.Completion) {
+	w := hookflow.QueueWrite{Completions: sent, Rendered: make([]hookflow.RenderResult, len(held))}
+	next := make([]hookflow.Completion, len(held))
+	for j, d := range held {
+		w.Rendered[j] = hookflow.RenderResult{DeliveryID: d.ID, Request: &hookflow.Request{
+			Method: "POST", URL: "https://example.com/hook",
+			Headers: []hookflow.Header{{Name: "Content-Type", Value: "application/json"}},
+			Body:    body,
+		}}
+		next[j] = hookflow.Completion{State: hookflow.StateDelivered, Attempt: hookflow.Attempt{
+			DeliveryID: d.ID, Number: 1, StartedAt: now, Duration: time.Millisecond,
+			Status: 200, ResponseBody: []byte(`{"ok":true}`),
+		}}
+	}
+	return w, next
 }

@@ -21,10 +21,9 @@ import (
 type tx struct {
 	ctx context.Context
 	q   *writeTx
-	// ho is the store's hand-off, and handed what Enqueue leased to it in
-	// this run of the call (handoff.go).
-	ho     *handoff.Holder
-	handed []handoff.Handed
+	// run records what Enqueue leased to the store's hand-off in this run
+	// of the call (handoff.go); nil leases nothing.
+	run *handoff.Run
 }
 
 var _ hookflow.Tx = (*tx)(nil)
