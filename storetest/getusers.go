@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/hookflow/hookflow"
 )
@@ -133,4 +134,36 @@ func testFindUsersByExternalID(t *testing.T, s hookflow.Store) {
 		}
 		return nil
 	})
+}
+
+// testGetUsersAfterWrites reads the same profiles before and after each
+// kind of write: a backend that keeps what it decoded must never hand
+// back what was there before.
+func testGetUsersAfterWrites(t *testing.T, s hookflow.Store) {
+	ctx := context.Background()
+	u := newUser("bbbbbbbbbbbbbbbbbbbbbbb1", "ext-1", "")
+	insertUsers(t, s, u)
+	read := func(what string, want map[string]any) {
+		t.Helper()
+		got, err := s.GetUsers(ctx, []string{u.ID})
+		if err != nil {
+			t.Fatalf("GetUsers: %v", err)
+		}
+		equal(t, "attributes "+what, got[u.ID].Attributes, want)
+	}
+	read("as inserted", u.Attributes)
+
+	u.Attributes = map[string]any{"plan": "silver"}
+	u.UpdatedAt = at(time.Hour)
+	update(t, s, func(tx hookflow.Tx) error { return tx.UpdateUser(u) })
+	read("after UpdateUser", map[string]any{"plan": "silver"})
+
+	// The same size and shape of text, one byte apart.
+	u.Attributes = map[string]any{"plan": "sylver"}
+	update(t, s, func(tx hookflow.Tx) error { return tx.UpdateUser(u) })
+	read("after a one-letter change", map[string]any{"plan": "sylver"})
+
+	u.Attributes = map[string]any{}
+	update(t, s, func(tx hookflow.Tx) error { return tx.UpdateUser(u) })
+	read("after clearing", map[string]any{})
 }

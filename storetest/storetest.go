@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"FindUserByEachRef", testFindUserByEachRef},
 		{"GetUsers", testGetUsers},
 		{"GetUsersMany", testGetUsersMany},
+		{"GetUsersAfterWrites", testGetUsersAfterWrites},
 		{"FindUsersByExternalID", testFindUsersByExternalID},
 		{"SaveAndClaimDefers", testSaveAndClaimDefers},
 		{"UserConflicts", testUserConflicts},
