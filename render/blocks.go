@@ -155,7 +155,7 @@ func (e *Engine) parseBlock(name, src string) (*liquid.Template, error) {
 	if ok {
 		return tpl, nil
 	}
-	p, err := e.parse("content_blocks."+name, src)
+	p, err := e.parseMarkup("content_blocks."+name, src)
 	if err != nil {
 		return nil, fmt.Errorf("content block %q: %w", name, err)
 	}

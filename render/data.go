@@ -53,13 +53,12 @@ const (
 // scope returns the top-level values of the dialect: the standard tags and
 // the namespaces, each as a template reads it after ${ or before .${.
 func (d Data) scope() map[string]any {
-	s := map[string]any{
-		nsCustom:   map[string]any{},
-		nsEvent:    map[string]any{},
-		nsTrigger:  orEmpty(d.Payload.TriggerProperties),
-		nsContext:  orEmpty(d.Payload.Context),
-		nsCampaign: d.campaign(),
-	}
+	// Sized for every name addUser may add, so the map is made once
+	// rather than grown twice on each render.
+	s := make(map[string]any, scopeSize)
+	s[nsCustom], s[nsEvent] = map[string]any{}, map[string]any{}
+	s[nsTrigger], s[nsContext] = orEmpty(d.Payload.TriggerProperties), orEmpty(d.Payload.Context)
+	s[nsCampaign] = d.campaign()
 	if ev := d.Payload.Event; ev != nil {
 		s[nsEvent] = orEmpty(ev.Properties)
 	}
@@ -68,6 +67,10 @@ func (d Data) scope() map[string]any {
 	}
 	return s
 }
+
+// scopeSize is how many names scope can hold: the namespaces, the
+// standard attributes and tags, and the three ids addUser adds.
+var scopeSize = 5 + len(hookflow.StandardAttributes) + len(standardTags) + 3
 
 func (d Data) addUser(s map[string]any) {
 	u := d.User

@@ -105,10 +105,14 @@ func outputTagRender(ctx lrender.Context) (string, error) {
 	return show(v), nil
 }
 
-// part is one compiled template of a webhook.
+// part is one compiled template of a webhook. A template without Liquid
+// markup (a fixed URL, a header, a key) is its text, with no tpl: rendering
+// it through osteele/liquid, which copies every binding first, cost as much
+// as a template's, for the same bytes.
 type part struct {
 	field string
 	tpl   *liquid.Template
+	text  string
 }
 
 var (
@@ -125,6 +129,14 @@ var (
 // parse compiles one template, reporting a problem as a ValidationError on
 // field with the line number and the parser's reason.
 func (e *Engine) parse(field, src string) (part, error) {
+	if nextDelim(src, 0) < 0 {
+		return part{field: field, text: strings.ToValidUTF8(src, "\uFFFD")}, nil
+	}
+	return e.parseMarkup(field, src)
+}
+
+// parseMarkup compiles src with osteele/liquid, markup or not.
+func (e *Engine) parseMarkup(field, src string) (part, error) {
 	rewritten, err := rewrite(src)
 	if err != nil {
 		return part{}, &hookflow.ValidationError{Field: field, Reason: err.Error()}
@@ -209,6 +221,12 @@ func (p part) render(vars map[string]any) (s string, err error) {
 	b, ok := vars[budgetKey].(*budget)
 	if !ok {
 		b = newBudget()
+	}
+	if p.tpl == nil {
+		if err := b.spend(len(p.text)); err != nil {
+			return "", &Error{Part: p.field, Reason: err.Error(), Err: err}
+		}
+		return p.text, nil
 	}
 	var out strings.Builder
 	serr := p.tpl.FRender(budgetWriter{w: &out, b: b}, vars)

@@ -519,3 +519,62 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+// A part without Liquid markup skips osteele/liquid; it must render what
+// osteele/liquid would have made of it.
+func TestTextPartsRenderAsLiquidWould(t *testing.T) {
+	e := NewEngine()
+	for _, src := range []string{
+		"", "https://example.com/hook?a=1&b=2", "{ not a tag }", "a}}b", "%}", "{",
+		"trailing {", "${user_id}", "bad \xff utf-8", "line\nbreak", "\u2028",
+	} {
+		text, err := e.parse("f", src)
+		if err != nil || text.tpl != nil {
+			t.Fatalf("parse(%q): tpl %v, err %v; want a text part", src, text.tpl, err)
+		}
+		markup, err := e.parseMarkup("f", src)
+		if err != nil {
+			t.Fatalf("parseMarkup(%q): %v", src, err)
+		}
+		vars := testData().bindings()
+		got, err1 := text.render(vars)
+		want, err2 := markup.render(vars)
+		if got != want || err1 != nil || err2 != nil {
+			t.Errorf("%q renders %q (%v), osteele/liquid %q (%v)", src, got, err1, want, err2)
+		}
+	}
+}
+
+// A text part is charged to the render's budget like any output.
+func TestTextPartsSpendTheBudget(t *testing.T) {
+	e := NewEngine()
+	p, err := e.parse("body", strings.Repeat("x", 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBudget()
+	b.written = maxRenderBytes - 999
+	if _, err := p.render(map[string]any{budgetKey: b}); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("render over budget: err %v, want output too large", err)
+	}
+}
+
+// BenchmarkRenderSmall renders the bench's webhook: a fixed URL and a
+// two-pair JSON body, each value a template.
+func BenchmarkRenderSmall(b *testing.B) {
+	w := hookflow.Webhook{Method: "POST", URL: "http://127.0.0.1:8080/healthy",
+		BodyType: hookflow.BodyJSON,
+		BodyPairs: []hookflow.KeyValue{
+			{Key: "b", Value: "{{event_properties.${level}}}"}, {Key: "user", Value: "{{${user_id}}}"}}}
+	tpl, err := NewEngine().Compile(w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := testData()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tpl.Render(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
