@@ -198,6 +198,10 @@ type DeliveryFilter struct {
 type Deferral struct {
 	DeliveryID string
 	DueAt      time.Time
+	// LeaseUntil, when set, defers the delivery only while its lease still
+	// ends then: a claim that took it since, its lease expired, leased it
+	// anew, and the deferral leaves that claim alone.
+	LeaseUntil time.Time
 }
 
 // QueueStats describe the queue for the operator: deliveries due now,

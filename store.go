@@ -77,7 +77,9 @@ type Store interface {
 	// earliest lease expiry of a sending one, whichever is sooner.
 	NextDue(ctx context.Context) (time.Time, bool, error)
 	// Defer returns claimed deliveries to the queue without an attempt:
-	// each sending one becomes pending at its DueAt, attempts unchanged.
+	// each sending one becomes pending at its DueAt, attempts unchanged;
+	// one whose Deferral names a LeaseUntil only while its lease still
+	// ends then.
 	Defer(ctx context.Context, now time.Time, ds []Deferral) error
 	// PaceClaimed applies campaignID's delivery-speed limit, perMinute
 	// attempt starts a minute, to deliveries of that campaign the caller
@@ -142,19 +144,24 @@ type Store interface {
 // them from the table and reading their content back.
 //
 // Between HandOff and stop, Enqueue stores each delivery whose DueAt is
-// not after its CreatedAt, while fewer than max are held, already in
-// StateSending with LeaseUntil = CreatedAt+lease, and keeps it once its
-// transaction commits. Claim and SaveAndClaim hand out those kept, after
-// what they claim from the table: at least half of limit goes to the
-// table's due deliveries while both have some, so neither waits on the
-// other. A held delivery comes back as the claim would return it, its
-// Payload in its StoredForm. One held longer than a tenth of its lease is
-// handed back to the table instead, due as it was, so no attempt starts
-// on a lease that may run out under it.
+// not after its CreatedAt, while fewer than max (and a few MiB of
+// payloads) are held, already in StateSending with LeaseUntil =
+// CreatedAt+lease, and keeps it once its transaction commits. Claim and
+// SaveAndClaim hand out those kept after what they claim from the table:
+// at least half of a limit of two or more goes to the table's due
+// deliveries while both have some, so neither waits long on the other. A
+// held delivery comes back as the table would return it (its Payload in
+// the store's stored form, Payload.StoredForm or StoredFormFloatsKept),
+// except that UpdatedAt stays its CreatedAt.
 //
-// stop ends the hand-off and makes every delivery still held pending
-// again, due as it was. If the process dies first, those deliveries wait
-// for their leases to expire, as claimed ones do.
+// One held longer than a tenth of its lease, counted from CreatedAt, is
+// handed back to the table instead, due as it was, so no attempt starts
+// on a lease that may run out under it. stop makes every delivery still
+// held pending again. Each hand-back names the lease given (see
+// Deferral.LeaseUntil): a delivery whose lease expired while held, and
+// that a claim from the table took since, is left to that claim. If the
+// process dies, held deliveries wait for their leases to expire, as
+// claimed ones do.
 type HandOffer interface {
 	HandOff(lease time.Duration, max int) (stop func(ctx context.Context) error)
 }

@@ -21,8 +21,24 @@ import (
 // A payload already in that form, as intake's parsing leaves one, comes
 // back as it is, sharing its maps with p, which must then not change;
 // any other is copied.
-func (p Payload) StoredForm() (Payload, error) {
-	if p.stored() {
+func (p Payload) StoredForm() (Payload, error) { return jsonForm.payload(p) }
+
+// StoredFormFloatsKept is StoredForm for a store that writes a whole
+// float64 so that it reads back a float64 (PostgreSQL writes 2.0 as 2.0).
+func (p Payload) StoredFormFloatsKept() (Payload, error) { return floatsKept.payload(p) }
+
+// form is a store's rule for what its JSON round trip gives back.
+type form struct {
+	keepFloats bool
+}
+
+var (
+	jsonForm   = form{}
+	floatsKept = form{keepFloats: true}
+)
+
+func (f form) payload(p Payload) (Payload, error) {
+	if f.stored(p) {
 		return p, nil
 	}
 	var out Payload
@@ -32,54 +48,54 @@ func (p Payload) StoredForm() (Payload, error) {
 		if ev.Time, err = storedTime(p.Event.Time); err != nil {
 			return Payload{}, err
 		}
-		if ev.Properties, err = storedTopMap(p.Event.Properties); err != nil {
+		if ev.Properties, err = f.topMap(p.Event.Properties); err != nil {
 			return Payload{}, err
 		}
 		out.Event = ev
 	}
-	if out.TriggerProperties, err = storedTopMap(p.TriggerProperties); err != nil {
+	if out.TriggerProperties, err = f.topMap(p.TriggerProperties); err != nil {
 		return Payload{}, err
 	}
-	if out.Context, err = storedTopMap(p.Context); err != nil {
+	if out.Context, err = f.topMap(p.Context); err != nil {
 		return Payload{}, err
 	}
 	return out, nil
 }
 
-// stored says whether p is in its StoredForm already.
-func (p Payload) stored() bool {
+// stored says whether p is in its stored form already.
+func (f form) stored(p Payload) bool {
 	if ev := p.Event; ev != nil {
 		t, err := storedTime(ev.Time)
-		if err != nil || t != ev.Time || !utf8.ValidString(ev.Name) || !storedTop(ev.Properties) {
+		if err != nil || t != ev.Time || !utf8.ValidString(ev.Name) || !f.storedTop(ev.Properties) {
 			return false
 		}
 	}
-	return storedTop(p.TriggerProperties) && storedTop(p.Context)
+	return f.storedTop(p.TriggerProperties) && f.storedTop(p.Context)
 }
 
 // storedTop says whether a map field of Payload decodes to itself: nil,
 // or not empty and holding only what decoding yields.
-func storedTop(m map[string]any) bool {
-	return m == nil || len(m) > 0 && isStored(m)
+func (f form) storedTop(m map[string]any) bool {
+	return m == nil || len(m) > 0 && f.isStored(m)
 }
 
-// isStored says whether v is what decoding its JSON yields, as storedValue
+// isStored says whether v is what decoding its JSON yields, as value
 // would return it.
-func isStored(v any) bool {
+func (f form) isStored(v any) bool {
 	switch x := v.(type) {
 	case nil, bool, int64:
 		return true
 	case string:
 		return utf8.ValidString(x)
 	case float64:
-		f, err := storedFloat(x)
-		return err == nil && f == any(x)
+		g, err := f.float(x)
+		return err == nil && g == any(x)
 	case map[string]any:
 		if x == nil {
 			return false // encoded as null
 		}
 		for k, e := range x {
-			if !utf8.ValidString(k) || !isStored(e) {
+			if !utf8.ValidString(k) || !f.isStored(e) {
 				return false
 			}
 		}
@@ -89,7 +105,7 @@ func isStored(v any) bool {
 			return false // encoded as null
 		}
 		for _, e := range x {
-			if !isStored(e) {
+			if !f.isStored(e) {
 				return false
 			}
 		}
@@ -98,22 +114,22 @@ func isStored(v any) bool {
 	return false
 }
 
-// storedTopMap is a map field of Payload, which omitempty leaves out of
-// the JSON when empty: it decodes to nil.
-func storedTopMap(m map[string]any) (map[string]any, error) {
+// topMap is a map field of Payload, which omitempty leaves out of the
+// JSON when empty: it decodes to nil.
+func (f form) topMap(m map[string]any) (map[string]any, error) {
 	if len(m) == 0 {
 		return nil, nil
 	}
-	v, err := storedValue(m)
+	v, err := f.value(m)
 	if err != nil {
 		return nil, err
 	}
 	return v.(map[string]any), nil
 }
 
-// storedValue is v as decoding its JSON yields it. The types JSON decoding
+// value is v as decoding its JSON yields it. The types JSON decoding
 // itself produces are copied directly; anything else takes the round trip.
-func storedValue(v any) (any, error) {
+func (f form) value(v any) (any, error) {
 	switch x := v.(type) {
 	case nil, bool, int64:
 		return x, nil
@@ -122,14 +138,14 @@ func storedValue(v any) (any, error) {
 	case int:
 		return int64(x), nil
 	case float64:
-		return storedFloat(x)
+		return f.float(x)
 	case json.Number:
 		return number(x)
 	case map[string]any:
 		if x == nil {
 			return nil, nil // encoded as null
 		}
-		return storedMap(x)
+		return f.mapOf(x)
 	case []any:
 		if x == nil {
 			return nil, nil // encoded as null
@@ -137,24 +153,24 @@ func storedValue(v any) (any, error) {
 		out := make([]any, len(x))
 		for i, e := range x {
 			var err error
-			if out[i], err = storedValue(e); err != nil {
+			if out[i], err = f.value(e); err != nil {
 				return nil, err
 			}
 		}
 		return out, nil
 	}
-	return roundTrip(v)
+	return f.roundTrip(v)
 }
 
-func storedMap(m map[string]any) (any, error) {
+func (f form) mapOf(m map[string]any) (any, error) {
 	out := make(map[string]any, len(m))
 	for k, e := range m {
 		if !utf8.ValidString(k) {
 			// Two bad keys can decode to one: only the round trip says
 			// which value wins.
-			return roundTrip(m)
+			return f.roundTrip(m)
 		}
-		v, err := storedValue(e)
+		v, err := f.value(e)
 		if err != nil {
 			return nil, err
 		}
@@ -163,19 +179,20 @@ func storedMap(m map[string]any) (any, error) {
 	return out, nil
 }
 
-// storedFloat follows encoding/json: a whole float64 under 1e21 is written
-// as its shortest digits without a fraction or exponent, which decode as an
+// float follows encoding/json: a whole float64 under 1e21 is written as
+// its shortest digits without a fraction or exponent, which decode as an
 // integer when they fit an int64 (2.0 comes back 2, but -2^63 as
 // -9223372036854776000, which does not fit); any other float64 is written
-// in a form that decodes to itself.
-func storedFloat(f float64) (any, error) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, fmt.Errorf("number %v cannot be stored as JSON", f)
+// in a form that decodes to itself. With keepFloats every float64 comes
+// back as itself.
+func (f form) float(x float64) (any, error) {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil, fmt.Errorf("number %v cannot be stored as JSON", x)
 	}
-	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
-		return number(json.Number(strconv.FormatFloat(f, 'f', -1, 64)))
+	if !f.keepFloats && x == math.Trunc(x) && math.Abs(x) < 1e21 {
+		return number(json.Number(strconv.FormatFloat(x, 'f', -1, 64)))
 	}
-	return f, nil
+	return x, nil
 }
 
 // storedString replaces each byte that is not valid UTF-8 with U+FFFD, as
@@ -208,7 +225,10 @@ func storedTime(t time.Time) (time.Time, error) {
 }
 
 // roundTrip encodes v and decodes it back, as a store does.
-func roundTrip(v any) (any, error) {
+func (f form) roundTrip(v any) (any, error) {
+	if f.keepFloats {
+		v = MarkFloats(v)
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -220,4 +240,37 @@ func roundTrip(v any) (any, error) {
 		return nil, err
 	}
 	return NormalizeNumbers(out)
+}
+
+// MarkFloats returns v with each whole float64 inside its maps and slices
+// replaced by a json.Number with a fraction (2.0 for 2), which decodes as a
+// float64: encoding/json writes float64(2) as 2, which decodes as int64. A
+// store whose values must come back with the types they went in with
+// encodes them through it. v itself is not changed.
+func MarkFloats(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if x == nil {
+			return x
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = MarkFloats(e)
+		}
+		return out
+	case []any:
+		if x == nil {
+			return x
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = MarkFloats(e)
+		}
+		return out
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e21 {
+			return json.Number(strconv.FormatFloat(x, 'f', -1, 64) + ".0")
+		}
+	}
+	return v
 }

@@ -6,9 +6,14 @@
 // enqueue, claim and outcome, and the claim then read its content back and
 // decoded the payload the enqueue had just encoded. With the hand-off a
 // delivery due at once is stored already leased and passed to the sender
-// in memory. What a store adds is the glue: it leases in Enqueue (Lease),
-// settles after the Update call's outcome is known (Settle), and takes the
-// held after each claim from its table (Fill).
+// in memory. What a store adds is the glue: HandOff, a Run per run of an
+// Update call's function (Enqueue leases through it), Updated once the
+// call's outcome is known, and Claimed after each claim from its table.
+//
+// Every hand-back to the table names the lease the holder gave
+// (hookflow.Deferral.LeaseUntil): a delivery whose lease expired while it
+// was held may have been claimed again, from the table, by this node or
+// another, and must then be left to that claim.
 package handoff
 
 import (
@@ -32,31 +37,44 @@ type Holder struct {
 	on    bool
 	lease time.Duration
 	max   int
+	form  Form
 	// held are committed and waiting for a claim, oldest first. count and
 	// bytes are their number and payload size, with those leased by calls
 	// not yet committed.
-	held  []Handed
+	held  []handed
 	count int
 	bytes int
 }
 
-// Handed is a delivery leased to the sender, as it is handed out, and the
+// Form is a store's stored form of a payload: what reading it back would
+// give (hookflow.Payload.StoredForm and StoredFormFloatsKept).
+type Form func(hookflow.Payload) (hookflow.Payload, error)
+
+// handed is a delivery leased to the sender, as it is handed out, and the
 // size of its encoded payload.
-type Handed struct {
+type handed struct {
 	d    *hookflow.Delivery
 	size int
 }
 
-// Start turns the hand-off on (hookflow.HandOffer.HandOff).
-func (h *Holder) Start(lease time.Duration, max int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.on, h.lease, h.max = true, lease, max
+// Queue is what the hand-off needs of its store: hookflow.Store's Defer.
+type Queue interface {
+	Defer(ctx context.Context, now time.Time, ds []hookflow.Deferral) error
 }
 
-// Stop turns it off and returns the deliveries held, to be made pending
-// again.
-func (h *Holder) Stop() []*hookflow.Delivery {
+// HandOff starts the hand-off (hookflow.HandOffer.HandOff): payloads are
+// handed out in form. stop makes what is still held pending again.
+func (h *Holder) HandOff(q Queue, lease time.Duration, max int, form Form) (stop func(context.Context) error) {
+	h.mu.Lock()
+	h.on, h.lease, h.max, h.form = true, lease, max, form
+	h.mu.Unlock()
+	return func(ctx context.Context) error {
+		return q.Defer(ctx, time.Now(), dueAgain(h.stop()))
+	}
+}
+
+// stop turns the hand-off off and returns the deliveries held.
+func (h *Holder) stop() []*hookflow.Delivery {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	held := h.held
@@ -65,48 +83,61 @@ func (h *Holder) Stop() []*hookflow.Delivery {
 	return deliveriesOf(held)
 }
 
+// Run is what one run of an Update call's function leased.
+type Run struct {
+	h      *Holder
+	handed []handed
+}
+
+// NewRun starts the record of one run of an Update call's function.
+func (h *Holder) NewRun() *Run { return &Run{h: h} }
+
 // Lease returns the row Enqueue stores for d, whose encoded payload is size
-// bytes: d itself, or, when d goes to the sender, a copy of d leased, with
-// the delivery to hand over once the transaction commits. That one carries
-// d's payload in the form the store would read back. d is the caller's and
-// stays as it is.
-func (h *Holder) Lease(d *hookflow.Delivery, size int) (*hookflow.Delivery, *Handed, error) {
-	until, ok := h.reserve(d, size)
-	if !ok {
-		return d, nil, nil
+// bytes: d itself, or, when d goes to the sender, a copy of d leased, and
+// the delivery to hand over if the run commits. That one carries d's
+// payload in the store's stored form. d is the caller's and stays as it is.
+// A nil Run leases nothing.
+func (r *Run) Lease(d *hookflow.Delivery, size int) (*hookflow.Delivery, error) {
+	if r == nil {
+		return d, nil
 	}
-	p, err := d.Payload.StoredForm()
+	until, form, ok := r.h.reserve(d, size)
+	if !ok {
+		return d, nil
+	}
+	p, err := form(d.Payload)
 	if err != nil {
-		h.Settle([]Handed{{size: size}}, false)
-		return nil, nil, fmt.Errorf("encoding payload of delivery %s: %w", d.ID, err)
+		r.h.settle([]handed{{size: size}}, false)
+		return nil, fmt.Errorf("encoding payload of delivery %s: %w", d.ID, err)
 	}
 	row := *d
 	row.State, row.LeaseUntil = hookflow.StateSending, until
 	c := row
 	c.Payload = p
-	return &row, &Handed{d: &c, size: size}, nil
+	r.handed = append(r.handed, handed{d: &c, size: size})
+	return &row, nil
 }
 
 // reserve takes a place for d, if d is due at once and the hand-off has
-// room, and returns the end of its lease.
-func (h *Holder) reserve(d *hookflow.Delivery, size int) (time.Time, bool) {
+// room, and returns the end of its lease and the form of its payload.
+func (h *Holder) reserve(d *hookflow.Delivery, size int) (time.Time, Form, bool) {
 	if d.State != hookflow.StatePending || d.DueAt.After(d.CreatedAt) {
-		return time.Time{}, false
+		return time.Time{}, nil, false
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.on || h.count >= h.max || h.bytes+size > maxBytes {
-		return time.Time{}, false
+		return time.Time{}, nil, false
 	}
 	h.count++
 	h.bytes += size
-	return d.CreatedAt.Add(h.lease), true
+	return d.CreatedAt.Add(h.lease), h.form, true
 }
 
-// Settle ends the reservations of hs. Those of a committed transaction are
+// settle ends the reservations of hs. Those of a committed transaction are
 // kept for the sender, unless the hand-off stopped meanwhile: those come
 // back, to be made pending again.
-func (h *Holder) Settle(hs []Handed, committed bool) (orphans []*hookflow.Delivery) {
+func (h *Holder) settle(hs []handed, committed bool) (orphans []*hookflow.Delivery) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !committed || !h.on {
@@ -120,20 +151,31 @@ func (h *Holder) Settle(hs []Handed, committed bool) (orphans []*hookflow.Delive
 	return nil
 }
 
-// SettleRuns settles an Update call whose function ran once per element of
-// runs (a group's commit failed, and the call ran again alone), each with
-// what that run leased: only the last run's can have committed.
-func (h *Holder) SettleRuns(runs [][]Handed, committed bool) (orphans []*hookflow.Delivery) {
-	for i, hs := range runs {
-		if len(hs) > 0 {
-			orphans = append(orphans, h.Settle(hs, committed && i == len(runs)-1)...)
+// settleRuns settles an Update call whose function ran once per element of
+// runs (a group's commit failed, and the call ran again alone): only the
+// last run's can have committed.
+func (h *Holder) settleRuns(runs []*Run, committed bool) (orphans []*hookflow.Delivery) {
+	for i, r := range runs {
+		if len(r.handed) > 0 {
+			orphans = append(orphans, h.settle(r.handed, committed && i == len(runs)-1)...)
 		}
 	}
 	return orphans
 }
 
+// Updated settles an Update call once its outcome is known: runs are the
+// runs of its function. What a sender stopped meanwhile did not take is
+// made pending again. A store defers it, so a call that panics gives its
+// places back.
+func (h *Holder) Updated(q Queue, log *slog.Logger, runs []*Run, committed bool) {
+	if orphans := h.settleRuns(runs, committed); len(orphans) > 0 {
+		handBack(context.Background(), q, log, time.Now(), orphans,
+			"handing back deliveries the stopped sender did not take")
+	}
+}
+
 // release forgets hs; h.mu is held.
-func (h *Holder) release(hs []Handed) {
+func (h *Holder) release(hs []handed) {
 	for _, x := range hs {
 		h.count--
 		h.bytes -= x.size
@@ -148,27 +190,35 @@ func (h *Holder) TableShare(n int) int {
 	return n - min(len(h.held), n/2)
 }
 
-// Fill adds to ds, just claimed from the table, held deliveries up to limit
-// in all, and returns those held too long, to be made pending again (see
-// hookflow.HandOffer).
-func (h *Holder) Fill(at time.Time, ds []*hookflow.Delivery, limit int) (out, back []*hookflow.Delivery) {
-	if len(ds) >= limit {
-		return ds, nil
+// Claimed adds to ds, just claimed from the table at at, held deliveries up
+// to limit in all, and makes pending again those held too long.
+func (h *Holder) Claimed(ctx context.Context, q Queue, log *slog.Logger, at time.Time,
+	ds []*hookflow.Delivery, limit int) []*hookflow.Delivery {
+	out, back := h.fill(at, ds, limit)
+	if len(back) > 0 {
+		handBack(ctx, q, log, at, back, "handing back deliveries held too long")
 	}
+	return out
+}
+
+// fill is Claimed's part under the lock. The held are oldest first: those
+// held longer than a tenth of their lease, whose attempt could outlast
+// what is left of it, come off the front first, whatever the limit.
+func (h *Holder) fill(at time.Time, ds []*hookflow.Delivery, limit int) (out, back []*hookflow.Delivery) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out = ds
 	i := 0
-	for ; i < len(h.held) && len(out) < limit; i++ {
+	for ; i < len(h.held); i++ {
 		d := h.held[i].d
-		switch age := h.lease - d.LeaseUntil.Sub(at); {
-		case age <= h.lease/10:
-			out = append(out, d)
-		case age < h.lease/2:
+		if age := h.lease - d.LeaseUntil.Sub(at); age > h.lease/10 {
 			back = append(back, d)
+			continue
 		}
-		// Older still, its lease may have expired and a claim from the
-		// table taken it (this one, even): it is left to the table.
+		if len(out) >= limit {
+			break
+		}
+		out = append(out, d)
 	}
 	h.release(h.held[:i])
 	// The taken entries are cleared: the slice's array keeps them until
@@ -181,88 +231,29 @@ func (h *Holder) Fill(at time.Time, ds []*hookflow.Delivery, limit int) (out, ba
 	return out, back
 }
 
-// DueAgain are the deferrals that make ds pending again as they were due.
-func DueAgain(ds []*hookflow.Delivery) []hookflow.Deferral {
+// handBack makes ds pending again, due as they were, each only while the
+// lease the holder gave it holds.
+func handBack(ctx context.Context, q Queue, log *slog.Logger, at time.Time, ds []*hookflow.Delivery, what string) {
+	if err := q.Defer(context.WithoutCancel(ctx), at, dueAgain(ds)); err != nil {
+		// Their leases expire and they are claimed then.
+		log.Warn(what, "count", len(ds), "err", err)
+	}
+}
+
+// dueAgain are the deferrals that make ds pending again as they were due,
+// under the leases the holder gave them.
+func dueAgain(ds []*hookflow.Delivery) []hookflow.Deferral {
 	back := make([]hookflow.Deferral, len(ds))
 	for i, d := range ds {
-		back[i] = hookflow.Deferral{DeliveryID: d.ID, DueAt: d.DueAt}
+		back[i] = hookflow.Deferral{DeliveryID: d.ID, DueAt: d.DueAt, LeaseUntil: d.LeaseUntil}
 	}
 	return back
 }
 
-func deliveriesOf(hs []Handed) []*hookflow.Delivery {
+func deliveriesOf(hs []handed) []*hookflow.Delivery {
 	ds := make([]*hookflow.Delivery, len(hs))
 	for i, x := range hs {
 		ds[i] = x.d
 	}
 	return ds
-}
-
-// Queue is the store's part the glue below needs: hookflow.Store's Defer.
-type Queue interface {
-	Defer(ctx context.Context, now time.Time, ds []hookflow.Deferral) error
-}
-
-// HandOff starts the hand-off and returns its stop, which makes what is
-// still held pending again (hookflow.HandOffer).
-func (h *Holder) HandOff(q Queue, lease time.Duration, max int) (stop func(context.Context) error) {
-	h.Start(lease, max)
-	return func(ctx context.Context) error {
-		return q.Defer(ctx, time.Now(), DueAgain(h.Stop()))
-	}
-}
-
-// Run is what one run of an Update call's function leased.
-type Run struct {
-	h      *Holder
-	handed []Handed
-}
-
-// Run starts what a run of an Update call's function leases.
-func (h *Holder) Run() *Run { return &Run{h: h} }
-
-// Lease is Holder.Lease, recording what goes to the sender if this run
-// commits. A nil Run leases nothing.
-func (r *Run) Lease(d *hookflow.Delivery, size int) (*hookflow.Delivery, error) {
-	if r == nil {
-		return d, nil
-	}
-	row, x, err := r.h.Lease(d, size)
-	if x != nil {
-		r.handed = append(r.handed, *x)
-	}
-	return row, err
-}
-
-// Updated settles an Update call once its outcome is known: runs are the
-// runs of its function (see SettleRuns). What a sender stopped meanwhile
-// did not take is made pending again.
-func (h *Holder) Updated(q Queue, log *slog.Logger, runs []*Run, committed bool) {
-	handed := make([][]Handed, len(runs))
-	for i, r := range runs {
-		handed[i] = r.handed
-	}
-	if orphans := h.SettleRuns(handed, committed); len(orphans) > 0 {
-		handBack(context.Background(), q, log, time.Now(), orphans,
-			"handing back deliveries the stopped sender did not take")
-	}
-}
-
-// Claimed adds to ds, just claimed from the table at at, held deliveries up
-// to limit in all, and makes pending again those held too long.
-func (h *Holder) Claimed(ctx context.Context, q Queue, log *slog.Logger, at time.Time,
-	ds []*hookflow.Delivery, limit int) []*hookflow.Delivery {
-	out, back := h.Fill(at, ds, limit)
-	if len(back) > 0 {
-		handBack(ctx, q, log, at, back, "handing back deliveries held too long")
-	}
-	return out
-}
-
-// handBack makes ds pending again, due as they were.
-func handBack(ctx context.Context, q Queue, log *slog.Logger, at time.Time, ds []*hookflow.Delivery, what string) {
-	if err := q.Defer(context.WithoutCancel(ctx), at, DueAgain(ds)); err != nil {
-		// Their leases expire and they are claimed then.
-		log.Warn(what, "count", len(ds), "err", err)
-	}
 }

@@ -1,6 +1,7 @@
 package handoff
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -14,17 +15,32 @@ func due(id string) *hookflow.Delivery {
 	return &hookflow.Delivery{ID: id, State: hookflow.StatePending, DueAt: t0, CreatedAt: t0}
 }
 
-// lease leases d and fails the test unless it goes to the sender.
-func lease(t *testing.T, h *Holder, d *hookflow.Delivery, size int) Handed {
+// deferrals is a Queue that records what it is asked to defer.
+type deferrals struct{ got []hookflow.Deferral }
+
+func (q *deferrals) Defer(_ context.Context, _ time.Time, ds []hookflow.Deferral) error {
+	q.got = append(q.got, ds...)
+	return nil
+}
+
+func started(max int) (*Holder, *deferrals) {
+	var h Holder
+	q := &deferrals{}
+	h.HandOff(q, time.Minute, max, hookflow.Payload.StoredForm)
+	return &h, q
+}
+
+// lease leases d in r and fails the test unless it goes to the sender.
+func lease(t *testing.T, r *Run, d *hookflow.Delivery, size int) {
 	t.Helper()
-	row, x, err := h.Lease(d, size)
-	if err != nil || x == nil {
-		t.Fatalf("Lease(%s): handed %v, err %v; want it handed off", d.ID, x, err)
+	n := len(r.handed)
+	row, err := r.Lease(d, size)
+	if err != nil || len(r.handed) != n+1 {
+		t.Fatalf("Lease(%s): err %v; want it handed off", d.ID, err)
 	}
-	if row.State != hookflow.StateSending || !row.LeaseUntil.Equal(t0.Add(time.Minute)) {
+	if row.State != hookflow.StateSending || !row.LeaseUntil.Equal(d.CreatedAt.Add(time.Minute)) {
 		t.Errorf("row %s, lease %v; want sending until CreatedAt+lease", row.State, row.LeaseUntil)
 	}
-	return *x
 }
 
 func ids(ds []*hookflow.Delivery) []string {
@@ -38,60 +54,91 @@ func ids(ds []*hookflow.Delivery) []string {
 // A call that ran twice (its group's commit failed, then it ran alone)
 // hands off only what its last run committed, and the first run's place
 // is free again.
-func TestSettleRunsKeepsOnlyTheLastRun(t *testing.T) {
-	var h Holder
-	h.Start(time.Minute, 2)
-	first, last := lease(t, &h, due("d1"), 10), lease(t, &h, due("d2"), 10)
-	if orphans := h.SettleRuns([][]Handed{{first}, {last}}, true); len(orphans) != 0 {
-		t.Fatalf("orphans %v, want none", ids(orphans))
-	}
-	lease(t, &h, due("d3"), 10) // d1's place
+func TestUpdatedKeepsOnlyTheLastRun(t *testing.T) {
+	h, q := started(2)
+	first, last := h.NewRun(), h.NewRun()
+	lease(t, first, due("d1"), 10)
+	lease(t, last, due("d2"), 10)
+	h.Updated(q, nil, []*Run{first, last}, true)
+	lease(t, h.NewRun(), due("d3"), 10) // d1's place
 	if h.count != 2 || h.bytes != 20 {
 		t.Errorf("count %d, bytes %d; want 2, 20", h.count, h.bytes)
 	}
-	out, _ := h.Fill(t0, nil, 10)
+	out, _ := h.fill(t0, nil, 10)
 	if got := ids(out); !slices.Equal(got, []string{"d2"}) {
 		t.Errorf("handed out %v, want [d2]", got)
 	}
 }
 
 func TestBounds(t *testing.T) {
-	var h Holder
-	for _, d := range []*hookflow.Delivery{due("off")} {
-		if _, x, _ := h.Lease(d, 1); x != nil {
-			t.Errorf("leased %s before Start", d.ID)
-		}
+	var off Holder
+	if row, _ := off.NewRun().Lease(due("off"), 1); row.State != hookflow.StatePending {
+		t.Errorf("leased before HandOff")
 	}
-	h.Start(time.Minute, 2)
+	h, _ := started(2)
+	r := h.NewRun()
 	later := due("later")
 	later.DueAt = t0.Add(time.Second)
-	if row, x, _ := h.Lease(later, 1); x != nil || row != later {
+	if row, _ := r.Lease(later, 1); row != later {
 		t.Errorf("a delivery due after its creation was handed off")
 	}
-	if _, x, _ := h.Lease(due("big"), maxBytes+1); x != nil {
+	if row, _ := r.Lease(due("big"), maxBytes+1); row.State != hookflow.StatePending {
 		t.Errorf("a payload over the byte bound was handed off")
 	}
-	lease(t, &h, due("a"), 1)
-	lease(t, &h, due("b"), 1)
-	if _, x, _ := h.Lease(due("c"), 1); x != nil {
+	lease(t, r, due("a"), 1)
+	lease(t, r, due("b"), 1)
+	if row, _ := r.Lease(due("c"), 1); row.State != hookflow.StatePending {
 		t.Errorf("a third delivery was handed off with room for two")
 	}
 }
 
-// Stop returns what is held, and a call that commits after it gets back
-// what it leased, to be made pending again.
-func TestStopReturnsWhatIsHeld(t *testing.T) {
-	var h Holder
-	h.Start(time.Minute, 10)
-	h.Settle([]Handed{lease(t, &h, due("d1"), 5)}, true)
-	inFlight := lease(t, &h, due("d2"), 5)
-	if got := ids(h.Stop()); !slices.Equal(got, []string{"d1"}) {
-		t.Errorf("Stop returned %v, want [d1]", got)
+// stop hands back what is held, and a call that commits after it gets
+// back what it leased, both under the leases they were given.
+func TestStopHandsBackUnderTheirLeases(t *testing.T) {
+	h, q := started(10)
+	held, inFlight := h.NewRun(), h.NewRun()
+	lease(t, held, due("d1"), 5)
+	h.Updated(q, nil, []*Run{held}, true)
+	lease(t, inFlight, due("d2"), 5)
+
+	stop := h.HandOff(q, time.Minute, 10, hookflow.Payload.StoredForm)
+	if err := stop(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	if orphans := h.Settle([]Handed{inFlight}, true); !slices.Equal(ids(orphans), []string{"d2"}) {
-		t.Errorf("committed after Stop: orphans %v, want [d2]", ids(orphans))
+	h.Updated(q, nil, []*Run{inFlight}, true)
+	want := []hookflow.Deferral{
+		{DeliveryID: "d1", DueAt: t0, LeaseUntil: t0.Add(time.Minute)},
+		{DeliveryID: "d2", DueAt: t0, LeaseUntil: t0.Add(time.Minute)},
+	}
+	if !slices.Equal(q.got, want) {
+		t.Errorf("handed back %v, want %v", q.got, want)
 	}
 	if h.count != 0 || h.bytes != 0 {
 		t.Errorf("count %d, bytes %d once all settled; want 0, 0", h.count, h.bytes)
+	}
+}
+
+// Held past a tenth of the lease, a delivery goes back to the table, even
+// when the claim is already full from the table.
+func TestHeldTooLongGoesBackWhateverTheLimit(t *testing.T) {
+	h, q := started(10)
+	r := h.NewRun()
+	lease(t, r, due("old"), 1)
+	fresh := due("fresh")
+	fresh.DueAt, fresh.CreatedAt = t0.Add(10*time.Second), t0.Add(10*time.Second)
+	lease(t, r, fresh, 1)
+	h.Updated(q, nil, []*Run{r}, true)
+
+	table := []*hookflow.Delivery{due("t1")}
+	out := h.Claimed(context.Background(), q, nil, t0.Add(7*time.Second), table, 1)
+	if got := ids(out); !slices.Equal(got, []string{"t1"}) {
+		t.Errorf("claim of one: %v, want [t1]", got)
+	}
+	if len(q.got) != 1 || q.got[0].DeliveryID != "old" {
+		t.Errorf("handed back %v, want old", q.got)
+	}
+	out = h.Claimed(context.Background(), q, nil, t0.Add(8*time.Second), nil, 5)
+	if got := ids(out); !slices.Equal(got, []string{"fresh"}) {
+		t.Errorf("next claim: %v, want [fresh]", got)
 	}
 }

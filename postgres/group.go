@@ -51,9 +51,12 @@ const groupMax = 32
 func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
 	// fn may run more than once (a group rolled back, and each call runs
 	// again alone); only the last run's deliveries can have committed.
+	// Settled in a defer: a call that panics must give back its places.
 	var runs []*handoff.Run
+	committed := false
+	defer func() { s.handoff.Updated(s, s.logger, runs, committed) }()
 	err := s.group.Do(ctx, func(g *groupTx) error {
-		runs = append(runs, s.handoff.Run())
+		runs = append(runs, s.handoff.NewRun())
 		t := &tx{ctx: g.ctx, q: &pipe{Tx: g.Tx}, run: runs[len(runs)-1]}
 		err := fn(t)
 		if err == nil {
@@ -69,7 +72,7 @@ func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
 		}
 		return err
 	})
-	s.handoff.Updated(s, s.logger, runs, err == nil)
+	committed = err == nil
 	return lostRace(err)
 }
 

@@ -3,8 +3,6 @@ package postgres
 import (
 	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 
 	"github.com/hookflow/hookflow"
@@ -17,36 +15,8 @@ import (
 // int64, so marked writes a whole float64 as 3.0: it reads back a float64.
 
 // marked returns v with every whole float64 inside maps and slices replaced
-// by a json.Number that keeps its ".0".
-func marked(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		if x == nil {
-			return x
-		}
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = marked(e)
-		}
-		return out
-	case []any:
-		if x == nil {
-			return x
-		}
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = marked(e)
-		}
-		return out
-	case float64:
-		// Past 1e21 encoding/json switches to exponent form, which
-		// reads back as a float64 anyway.
-		if x == math.Trunc(x) && math.Abs(x) < 1e21 {
-			return json.Number(strconv.FormatFloat(x, 'f', -1, 64) + ".0")
-		}
-	}
-	return v
-}
+// by a json.Number that keeps its ".0" (hookflow.MarkFloats).
+func marked(v any) any { return hookflow.MarkFloats(v) }
 
 // markedMap is marked for a map, keeping its type.
 func markedMap(m map[string]any) map[string]any {

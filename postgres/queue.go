@@ -27,13 +27,15 @@ func (s *Store) Defer(ctx context.Context, at time.Time, ds []hookflow.Deferral)
 func deferIn(ctx context.Context, t pgx.Tx, at time.Time, ds []hookflow.Deferral) error {
 	ids := make([]string, len(ds))
 	due := make([]time.Time, len(ds))
+	leases := make([]*time.Time, len(ds))
 	for i, d := range ds {
-		ids[i], due[i] = d.DeliveryID, d.DueAt
+		ids[i], due[i], leases[i] = d.DeliveryID, d.DueAt, nullTime(d.LeaseUntil)
 	}
 	_, err := t.Exec(ctx, `UPDATE deliveries d SET state = 'pending', due_at = v.due_at,
 		lease_until = NULL, updated_at = $1
-		FROM unnest($2::text[], $3::timestamptz[]) AS v(id, due_at)
-		WHERE d.id = v.id AND d.state = 'sending'`, at, ids, due)
+		FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS v(id, due_at, lease)
+		WHERE d.id = v.id AND d.state = 'sending'
+			AND (v.lease IS NULL OR d.lease_until = v.lease)`, at, ids, due, leases)
 	if err != nil {
 		return fmt.Errorf("deferring deliveries: %w", mapErr(err))
 	}

@@ -32,7 +32,8 @@ type Options struct {
 	// Concurrency is the most attempts in flight at once. Defaults to 128.
 	Concurrency int
 	// Lease is how long a claim holds. It must exceed the request timeout;
-	// defaults to 90s + 60s.
+	// defaults to 90s + 60s. A delivery a store hands off (HandOffer) may
+	// start with up to a tenth of it used.
 	Lease time.Duration
 	// PollInterval bounds how long a due delivery can wait when no wake-up
 	// arrives (another node enqueued it, or a retry fell due). Defaults to 1s.
@@ -184,7 +185,7 @@ func (s *Sender) handOff() (stop func(context.Context)) {
 		defer cancel()
 		if err := end(dctx); err != nil {
 			// Their leases expire and they are claimed then.
-			s.log.Error("handing back deliveries not claimed", "err", err)
+			s.log.Warn("handing back deliveries not claimed", "err", err)
 		}
 	}
 }

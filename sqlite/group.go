@@ -29,12 +29,15 @@ const groupMax = 64
 func (s *Store) Update(ctx context.Context, fn func(hookflow.Tx) error) error {
 	// fn may run more than once (a group's commit failed, and each call
 	// runs again alone); only the last run's deliveries were committed.
+	// Settled in a defer: a call that panics must give back its places.
 	var runs []*handoff.Run
+	committed := false
+	defer func() { s.handoff.Updated(s, s.logger, runs, committed) }()
 	err := s.group.Do(ctx, func(t *groupTx) error {
-		runs = append(runs, s.handoff.Run())
+		runs = append(runs, s.handoff.NewRun())
 		return fn(&tx{ctx: groupCtx, q: t.writeTx, run: runs[len(runs)-1]})
 	})
-	s.handoff.Updated(s, s.logger, runs, err == nil)
+	committed = err == nil
 	if errors.Is(err, txgroup.ErrClosed) {
 		return errClosed
 	}

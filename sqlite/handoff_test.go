@@ -8,32 +8,37 @@ import (
 	"github.com/hookflow/hookflow"
 )
 
-// A sender that stops while a call that leased it deliveries commits
-// takes none of them: they are made pending again, not left leased.
-func TestHandOffStoppedBeforeCommit(t *testing.T) {
+// An Update function that panics after Enqueue (net/http recovers a
+// handler's panic and the process goes on) gives back the places it
+// reserved; else after max such panics nothing would be handed off.
+func TestHandOffPanicGivesBackItsPlace(t *testing.T) {
 	s := openInternal(t)
-	stop := s.HandOff(time.Minute, 10)
+	stop := s.HandOff(time.Minute, 1)
+	defer stop(context.Background())
 	now := time.Now()
-	d := &hookflow.Delivery{ID: "d1", Origin: hookflow.OriginCampaign, UserID: "u1",
-		State: hookflow.StatePending, DueAt: now, CreatedAt: now}
-	err := s.Update(context.Background(), func(tx hookflow.Tx) error {
-		if err := tx.Enqueue([]*hookflow.Delivery{d}); err != nil {
-			return err
-		}
-		s.handoff.Stop() // what stop does first, before its write
-		return nil
-	})
+	mk := func(id string) *hookflow.Delivery {
+		return &hookflow.Delivery{ID: id, Origin: hookflow.OriginCampaign, UserID: "u1",
+			State: hookflow.StatePending, DueAt: now, CreatedAt: now}
+	}
+	func() {
+		defer func() { _ = recover() }()
+		_ = s.Update(context.Background(), func(tx hookflow.Tx) error {
+			if err := tx.Enqueue([]*hookflow.Delivery{mk("d1")}); err != nil {
+				return err
+			}
+			panic("a bug in the caller")
+		})
+	}()
+	if err := s.Update(context.Background(), func(tx hookflow.Tx) error {
+		return tx.Enqueue([]*hookflow.Delivery{mk("d2")})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.GetDelivery(context.Background(), "d2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := s.GetDelivery(context.Background(), "d1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.State != hookflow.StatePending {
-		t.Errorf("state = %s, want pending", got.State)
-	}
-	if err := stop(context.Background()); err != nil {
-		t.Fatal(err)
+	if got.State != hookflow.StateSending {
+		t.Errorf("after a call that panicked the next delivery is %s, want sending (handed off)", got.State)
 	}
 }

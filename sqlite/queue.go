@@ -25,13 +25,14 @@ func (s *Store) Defer(ctx context.Context, at time.Time, ds []hookflow.Deferral)
 func deferIn(ctx context.Context, t *writeTx, at time.Time, ds []hookflow.Deferral) error {
 	rows := make([][]any, len(ds))
 	for i, d := range ds {
-		rows[i] = []any{d.DeliveryID, micros(d.DueAt), micros(at)}
+		rows[i] = []any{d.DeliveryID, micros(d.DueAt), micros(at), micros(d.LeaseUntil)}
 	}
 	_, err := execRows(ctx, t, func(n int) string {
 		return `UPDATE deliveries SET state = 'pending', due_at = v.column2,
 			lease_until = 0, updated_at = v.column3
-			FROM (VALUES ` + values(n, 3) + `) AS v
-			WHERE deliveries.id = v.column1 AND deliveries.state = 'sending'`
+			FROM (VALUES ` + values(n, 4) + `) AS v
+			WHERE deliveries.id = v.column1 AND deliveries.state = 'sending'
+				AND (v.column4 = 0 OR deliveries.lease_until = v.column4)`
 	}, rows)
 	if err != nil {
 		return fmt.Errorf("deferring deliveries: %w", mapErr(err))

@@ -77,3 +77,34 @@ func testQueueStats(t *testing.T, s hookflow.Store) {
 	st.OldestDue = time.Time{}
 	equal(t, "stats", st, want)
 }
+
+// testDeferOnlyItsLease: a deferral naming a lease moves its delivery only
+// while that lease holds; once another claim leased it anew, it is left to
+// that claim.
+func testDeferOnlyItsLease(t *testing.T, s hookflow.Store) {
+	ctx := context.Background()
+	enqueue(t, s, delivery(deliveryID(1), "c1", "u1", t0), delivery(deliveryID(2), "c1", "u2", t0))
+	first := claim(t, s, t0, 2, time.Minute)
+	if len(first) != 2 {
+		t.Fatalf("claimed %v, want both", deliveryIDs(first))
+	}
+	// 1's lease expires and a claim takes it again; 2 keeps its lease.
+	again := claim(t, s, at(time.Minute), 1, time.Hour)
+	equal(t, "claim after expiry", deliveryIDs(again), []string{deliveryID(1)})
+
+	var ds []hookflow.Deferral
+	for _, d := range first {
+		ds = append(ds, hookflow.Deferral{DeliveryID: d.ID, DueAt: at(time.Hour), LeaseUntil: d.LeaseUntil})
+	}
+	if err := s.Defer(ctx, at(time.Minute), ds); err != nil {
+		t.Fatalf("Defer: %v", err)
+	}
+	d1, _ := getDelivery(t, s, deliveryID(1))
+	if d1.State != hookflow.StateSending {
+		t.Errorf("deferred under the old lease, the re-claimed delivery is %s, want sending", d1.State)
+	}
+	sameTime(t, "its lease", d1.LeaseUntil, at(time.Minute+time.Hour))
+	if d2, _ := getDelivery(t, s, deliveryID(2)); d2.State != hookflow.StatePending {
+		t.Errorf("deferred under its own lease, the delivery is %s, want pending", d2.State)
+	}
+}
