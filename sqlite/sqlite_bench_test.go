@@ -168,19 +168,7 @@ func BenchmarkIntake(b *testing.B) {
 	ctx := context.Background()
 	s := openStore(b, filepath.Join(b.TempDir(), "bench.db"))
 	const users = 1000
-	err := s.Update(ctx, func(tx hookflow.Tx) error {
-		for i := range users {
-			u := &hookflow.User{ExternalID: fmt.Sprintf("user-%d", i),
-				CreatedAt: benchStart, UpdatedAt: benchStart}
-			if err := tx.InsertUser(u); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatalf("InsertUser: %v", err)
-	}
+	insertBenchUsers(b, s, users, nil)
 
 	defer startCPU(b)()
 	for n := range b.N {
@@ -397,22 +385,7 @@ func BenchmarkGetUsers(b *testing.B) {
 	ctx := context.Background()
 	s := openStore(b, filepath.Join(b.TempDir(), "bench.db"))
 	const users = 10000
-	ids := make([]string, users)
-	err := s.Update(ctx, func(tx hookflow.Tx) error {
-		for i := range ids {
-			ids[i] = fmt.Sprintf("%024x", i)
-			u := &hookflow.User{ID: ids[i], ExternalID: fmt.Sprintf("user-%d", i),
-				Attributes: map[string]any{"first_name": "Ann", "plan": "gold", "visits": int64(i)},
-				CreatedAt:  benchStart, UpdatedAt: benchStart}
-			if err := tx.InsertUser(u); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatalf("InsertUser: %v", err)
-	}
+	ids := insertBenchUsers(b, s, users, map[string]any{"first_name": "Ann", "plan": "gold", "visits": int64(7)})
 	batch := make([]string, 256)
 	defer startCPU(b)()
 	for n := range b.N {
@@ -424,4 +397,26 @@ func BenchmarkGetUsers(b *testing.B) {
 			b.Fatalf("GetUsers: %d, %v", len(got), err)
 		}
 	}
+}
+
+// insertBenchUsers stores n users, user-0 to user-(n-1), with attrs, and
+// returns their braze ids.
+func insertBenchUsers(b *testing.B, s hookflow.Store, n int, attrs map[string]any) []string {
+	b.Helper()
+	ids := make([]string, n)
+	err := s.Update(context.Background(), func(tx hookflow.Tx) error {
+		for i := range ids {
+			ids[i] = fmt.Sprintf("%024x", i)
+			u := &hookflow.User{ID: ids[i], ExternalID: fmt.Sprintf("user-%d", i), Attributes: attrs,
+				CreatedAt: benchStart, UpdatedAt: benchStart}
+			if err := tx.InsertUser(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatalf("InsertUser: %v", err)
+	}
+	return ids
 }
