@@ -25,9 +25,7 @@ type Store interface {
 	// included, keyed by id; an id with no profile is simply absent, and
 	// repeated ids are fine. It reads the users in one query and their
 	// aliases in at most one (per chunk of many ids), so the sender can
-	// render a whole batch without a read per delivery. The profiles'
-	// Attributes may be shared with other calls' results: callers must
-	// not change them.
+	// render a whole batch without a read per delivery.
 	GetUsers(ctx context.Context, ids []string) (map[string]*User, error)
 	// ListEvents returns a user's events, newest first.
 	ListEvents(ctx context.Context, userID string, limit int) ([]*Event, error)

@@ -88,8 +88,6 @@ type Store struct {
 	logger *slog.Logger
 	// profiles is the writer's profile cache (profiles.go).
 	profiles *profileCache
-	// attrs is the readers' attribute cache (profiles.go).
-	attrs attrCache
 	// ckpt is the checkpointer's connection; checkpointed counts its runs
 	// that found pages of the WAL copied, and checkpointerDone is closed
 	// once it has stopped.

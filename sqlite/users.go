@@ -75,12 +75,6 @@ func findUser(ctx context.Context, q querier, ref hookflow.UserRef) (*hookflow.U
 type scanner interface{ Scan(dest ...any) error }
 
 func scanUser(r scanner) (*hookflow.User, error) {
-	return scanUserWith(r, nil)
-}
-
-// scanUserWith scans a profile, decoding its attributes through cache when
-// it is not nil.
-func scanUserWith(r scanner, cache *attrCache) (*hookflow.User, error) {
 	var u hookflow.User
 	var ext sql.NullString
 	var attrs string
@@ -89,13 +83,7 @@ func scanUserWith(r scanner, cache *attrCache) (*hookflow.User, error) {
 		return nil, err
 	}
 	u.ExternalID = ext.String
-	var err error
-	if cache != nil {
-		u.Attributes, err = cache.decode(u.ID, attrs)
-	} else {
-		err = decodeText(attrs, &u.Attributes)
-	}
-	if err != nil {
+	if err := decodeText(attrs, &u.Attributes); err != nil {
 		return nil, fmt.Errorf("decoding attributes of user %s: %w", u.ID, err)
 	}
 	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -111,7 +99,7 @@ const inListChunk = 512
 // in two queries per inListChunk distinct ids. Unknown ids are absent from
 // the map.
 func (s *Store) GetUsers(ctx context.Context, ids []string) (map[string]*hookflow.User, error) {
-	return readUsers(ctx, s.read, `u.id`, ids, &s.attrs)
+	return readUsers(ctx, s.read, `u.id`, ids)
 }
 
 // FindUsersByExternalID reads the profiles with the given external ids,
@@ -123,7 +111,7 @@ func (t *tx) FindUsersByExternalID(ids []string) (map[string]*hookflow.User, err
 	if len(missing) == 0 {
 		return users, nil
 	}
-	byID, err := readUsers(t.ctx, t.q, `u.external_id`, missing, nil)
+	byID, err := readUsers(t.ctx, t.q, `u.external_id`, missing)
 	if err != nil {
 		return nil, err
 	}
@@ -138,11 +126,11 @@ func (t *tx) FindUsersByExternalID(ids []string) (map[string]*hookflow.User, err
 
 // readUsers reads the profiles whose column (u.id or u.external_id) is one
 // of keys, with their aliases, keyed by braze id.
-func readUsers(ctx context.Context, q querier, column string, keys []string, cache *attrCache) (map[string]*hookflow.User, error) {
+func readUsers(ctx context.Context, q querier, column string, keys []string) (map[string]*hookflow.User, error) {
 	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
 	users := make(map[string]*hookflow.User, len(keys))
 	for chunk := range slices.Chunk(keys, inListChunk) {
-		if err := readUserChunk(ctx, q, column, chunk, users, cache); err != nil {
+		if err := readUserChunk(ctx, q, column, chunk, users); err != nil {
 			return nil, err
 		}
 	}
@@ -164,7 +152,7 @@ func inList(keys []string) (string, []any) {
 
 // readUserChunk adds to into the profiles whose column is one of keys (at
 // least one), reading the users in one query and their aliases in another.
-func readUserChunk(ctx context.Context, q querier, column string, keys []string, into map[string]*hookflow.User, cache *attrCache) error {
+func readUserChunk(ctx context.Context, q querier, column string, keys []string, into map[string]*hookflow.User) error {
 	marks, args := inList(keys)
 	rows, err := q.QueryContext(ctx,
 		`SELECT `+userColumns+` FROM users u WHERE `+column+` IN (`+marks+`)`, args...)
@@ -173,7 +161,7 @@ func readUserChunk(ctx context.Context, q querier, column string, keys []string,
 	}
 	var found []string
 	for rows.Next() {
-		u, err := scanUserWith(rows, cache)
+		u, err := scanUser(rows)
 		if err != nil {
 			rows.Close()
 			return fmt.Errorf("reading users: %w", err)
