@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,5 +75,31 @@ func TestReadProcStatsOfSelf(t *testing.T) {
 	}
 	if st.CPU < 0 {
 		t.Errorf("CPU %v is negative", st.CPU)
+	}
+}
+
+// The control line compares the healthy p99 beside healthy neighbours with
+// the same endpoint alone and beside the bad ones, and is left out when
+// neighbours-good did not run.
+func TestPrintControl(t *testing.T) {
+	p99 := func(name string, ms float64) *result {
+		return &result{name: name, values: map[string]float64{keyP99: ms}}
+	}
+	rs := map[string]*result{
+		"e2e-1000":        p99("e2e-1000", 2),
+		"neighbours":      p99("neighbours", 3.3),
+		"neighbours-good": p99("neighbours-good", 3),
+	}
+	var out strings.Builder
+	printControl(&out, rs)
+	want := "3.0 ms / 2.0 ms = 1.50×; beside the bad ones / beside healthy ones: 1.10×\n"
+	if !strings.HasSuffix(out.String(), want) {
+		t.Errorf("printControl wrote %q, want it to end with %q", out.String(), want)
+	}
+
+	delete(rs, "neighbours-good")
+	out.Reset()
+	if printControl(&out, rs); out.Len() != 0 {
+		t.Errorf("without neighbours-good printControl wrote %q", out.String())
 	}
 }

@@ -16,6 +16,9 @@
 //	broadcast   one broadcast send to -broadcast-users existing users
 //	neighbours  e2e-1000 while another endpoint answers in 30 s and one
 //	            answers 500 to everything
+//	neighbours-good
+//	            neighbours with both other endpoints healthy: what the
+//	            neighbours' volume costs, apart from their misbehaviour
 //
 // With -backend postgres -postgres-dsn URL every scenario runs on
 // PostgreSQL instead, in a fresh schema dropped afterwards. With -profile DIR
@@ -66,7 +69,7 @@ func main() {
 
 func run() error {
 	var b bench
-	scenarios := flag.String("scenarios", "loopback,intake,e2e,e2e-1000,fanout,broadcast,neighbours", "comma-separated scenarios to run")
+	scenarios := flag.String("scenarios", "loopback,intake,e2e,e2e-1000,fanout,broadcast,neighbours,neighbours-good", "comma-separated scenarios to run")
 	backendName := flag.String("backend", "sqlite", "store: sqlite, or postgres (needs -postgres-dsn; a fresh schema per scenario)")
 	dsn := flag.String("postgres-dsn", "", "PostgreSQL URL for -backend postgres, e.g. postgres://127.0.0.1:5432/test")
 	flag.StringVar(&b.bin, "hookflow", "", "hookflow binary; default: go build ./cmd/hookflow into a temp dir")
@@ -145,6 +148,8 @@ func (b *bench) scenario(name string) (*result, error) {
 		return b.broadcast(), nil
 	case "neighbours":
 		return b.e2eRate("neighbours", b.neighbours), nil
+	case "neighbours-good":
+		return b.e2eRate("neighbours-good", b.neighbours), nil
 	}
 	return nil, fmt.Errorf("unknown scenario %q", name)
 }

@@ -21,6 +21,9 @@ const (
 	pathSlow = "/slow"
 	// pathFail answers 500 to everything: the neighbour that is down.
 	pathFail = "/fail"
+	// pathPeer answers 200 at once: the neighbours of neighbours-good,
+	// healthy, counted apart from pathHealthy.
+	pathPeer = "/peer"
 )
 
 const slowDelay = 30 * time.Second
@@ -46,7 +49,7 @@ type sink struct {
 	arrivals []arrival
 	bad      int // bodies without a call id
 
-	slow, fail atomic.Int64
+	slow, fail, peer atomic.Int64
 }
 
 func startSink() (*sink, error) {
@@ -58,6 +61,10 @@ func startSink() (*sink, error) {
 			s.fail.Add(1)
 			io.Copy(io.Discard, r.Body)
 			w.WriteHeader(http.StatusInternalServerError)
+		},
+		pathPeer: func(w http.ResponseWriter, r *http.Request) {
+			s.peer.Add(1)
+			io.Copy(io.Discard, r.Body)
 		},
 	}
 	for path, h := range handlers {

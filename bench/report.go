@@ -137,6 +137,24 @@ func printBars(w io.Writer, rs map[string]*result, backend string) {
 		measure := strings.ReplaceAll(b.measure, "SQLite", backend)
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", measure, b.target, v, verdict)
 	}
+	printControl(w, rs)
+}
+
+// printControl prints, when neighbours-good ran, the healthy endpoint's p99
+// beside the same traffic with healthy neighbours: the part of the
+// neighbours ratio that their volume explains, not their misbehaviour.
+func printControl(w io.Writer, rs map[string]*result) {
+	alone, ok1 := value(rs, "e2e-1000", keyP99)
+	good, ok2 := value(rs, "neighbours-good", keyP99)
+	if !ok1 || !ok2 || alone == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nNot a bar: the healthy p99 beside healthy neighbours (neighbours-good) / alone: %.1f ms / %.1f ms = %.2f×",
+		good, alone, good/alone)
+	if bad, ok := value(rs, "neighbours", keyP99); ok && good > 0 {
+		fmt.Fprintf(w, "; beside the bad ones / beside healthy ones: %.2f×", bad/good)
+	}
+	fmt.Fprintln(w)
 }
 
 // pct returns the p-th percentile (nearest rank) of xs; 100 is the max.

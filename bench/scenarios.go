@@ -189,17 +189,22 @@ func (b *bench) e2e() *result {
 }
 
 // e2eRate: every event triggers one webhook, offered at a fixed rate;
-// neighbours adds, per call, events for the slow and the failing endpoint.
+// neighbours adds, per call, events for the slow and the failing endpoint,
+// or, in neighbours-good, for two more healthy ones.
 func (b *bench) e2eRate(name string, neighbours int) *result {
+	slow, fail := pathSlow, pathFail
+	if name == "neighbours-good" {
+		slow, fail = pathPeer, pathPeer
+	}
 	return b.run(name, func(e *env) error {
 		if err := e.actionCampaign("bench_e2e", pathHealthy); err != nil {
 			return err
 		}
 		if neighbours > 0 {
-			if err := e.actionCampaign("bench_slow", pathSlow); err != nil {
+			if err := e.actionCampaign("bench_slow", slow); err != nil {
 				return err
 			}
-			if err := e.actionCampaign("bench_fail", pathFail); err != nil {
+			if err := e.actionCampaign("bench_fail", fail); err != nil {
 				return err
 			}
 		}
@@ -222,8 +227,12 @@ func (b *bench) e2eRate(name string, neighbours int) *result {
 		perSec := float64(b.rate)
 		e.res.values[keyRate] = perSec
 		e.res.add("offered", fmt.Sprintf("%.0f healthy events/s, %d per call every %s", perSec, perCall, interval))
-		if neighbours > 0 {
-			n := float64(neighbours) * perSec / perCall
+		switch n := float64(neighbours) * perSec / perCall; {
+		case neighbours == 0:
+		case slow == pathPeer:
+			e.res.add("neighbours offered", fmt.Sprintf("%.0f events/s to %s (answers 200 at once)", 2*n, pathPeer))
+			e.res.add("neighbour requests seen", strconv.FormatInt(e.rcv.peer.Load(), 10))
+		default:
 			e.res.add("neighbours offered", fmt.Sprintf("%.0f events/s to %s (answers in %s) and %.0f/s to %s (500)",
 				n, pathSlow, slowDelay, n, pathFail))
 			e.res.add("neighbour requests seen: slow / failing", fmt.Sprintf("%d / %d", e.rcv.slow.Load(), e.rcv.fail.Load()))
