@@ -115,3 +115,75 @@ func TestMigrateDeliveryContent(t *testing.T) {
 		t.Errorf("d1's body after migrating down = %q, %v; want its bytes", body, err)
 	}
 }
+
+// TestMigrateDeliveryContentWaitsForWriters migrates to 6 while a node of
+// the version before has a delivery enqueued and not yet committed: the
+// migration waits for it, and its payload reaches delivery_content rather
+// than being dropped with the old columns.
+func TestMigrateDeliveryContentWaitsForWriters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := schemaURL(t)
+	db, migrations := openAt(t, u, 5)
+
+	old, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close(ctx)
+	tx, err := old.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO deliveries (id, origin, campaign_id, user_id,
+		state, payload, due_at, created_at, updated_at)
+		VALUES ('late', 'campaign', 'c1', 'u1', 'pending', '{"trigger_properties":{"coupon":"X"}}',
+		        '2026-03-01Z', '2026-03-01Z', '2026-03-01Z')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	migrated := make(chan error, 1)
+	go func() {
+		_, err := migrations.UpTo(ctx, 6)
+		migrated <- err
+	}()
+	waitBlockedBy(t, db, old.PgConn().PID())
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-migrated; err != nil {
+		t.Fatalf("migrating to 6: %v", err)
+	}
+
+	s := openStore(t, u)
+	d, _, err := s.GetDelivery(ctx, "late")
+	if err != nil {
+		t.Fatalf("GetDelivery: %v", err)
+	}
+	if got := d.Payload.TriggerProperties["coupon"]; got != "X" {
+		t.Errorf("payload after the migration = %+v, want the coupon X it was enqueued with", d.Payload)
+	}
+}
+
+// waitBlockedBy waits until a session of db waits for a lock that the
+// backend pid holds.
+func waitBlockedBy(t *testing.T, db *sql.DB, pid uint32) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE $1 = ANY(pg_blocking_pids(pid))`, int64(pid)).Scan(&n)
+		if err != nil {
+			t.Fatalf("reading blocked sessions: %v", err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no session waited for backend %d within 10 s", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -14,7 +14,14 @@
 -- keeps their bytes until it is next updated (VACUUM FULL reclaims them at
 -- once, holding an exclusive lock while it copies the table).
 
+-- The copy and the dropped columns must see the same rows: a node of the
+-- version before, enqueueing while this runs, would otherwise commit a
+-- delivery after the copy's snapshot and before the columns go, and its
+-- payload would be lost. The lock waits for such writers and holds off new
+-- ones until the migration commits. The same goes for Down.
+
 -- +goose Up
+LOCK TABLE deliveries IN ACCESS EXCLUSIVE MODE;
 CREATE TABLE delivery_content (
     delivery_id     text COLLATE "C" PRIMARY KEY,
     payload         text NOT NULL,
@@ -31,6 +38,7 @@ ALTER TABLE deliveries DROP COLUMN payload, DROP COLUMN request_method,
     DROP COLUMN request_url, DROP COLUMN request_headers, DROP COLUMN request_body;
 
 -- +goose Down
+LOCK TABLE deliveries, delivery_content IN ACCESS EXCLUSIVE MODE;
 -- A delivery without content (none is made so, but the table has no key
 -- to forbid it) gets the empty payload.
 ALTER TABLE deliveries ADD COLUMN payload text NOT NULL DEFAULT '{}',
