@@ -64,6 +64,9 @@ type Client struct {
 	signer   *signature.Signer
 }
 
+// Timeout is the deadline of one attempt, response body included.
+func (c *Client) Timeout() time.Duration { return c.timeout }
+
 // NewClient returns a Client configured by o.
 func NewClient(o Options) *Client {
 	if o.Timeout <= 0 {

@@ -111,7 +111,7 @@ func Start(t testing.TB, o Options) *System {
 		DialContext: guard.DialContext(&net.Dialer{Timeout: o.Timeout}),
 	})
 	snd := sender.New(store, client, *o.Policy, o.Clock, log, sender.Options{
-		PollInterval: o.PollInterval, Lease: o.Timeout + 10*time.Second, Gate: o.Gate,
+		PollInterval: o.PollInterval, Lease: max(o.Timeout+10*time.Second, sender.MinLease(o.Timeout)), Gate: o.Gate,
 	})
 	srv := api.New(api.Config{
 		Store: store, Enqueue: trigger.New(o.Clock), Waker: snd, Guard: guard, Clock: o.Clock, Log: log,

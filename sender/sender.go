@@ -31,9 +31,10 @@ type Options struct {
 	BatchSize int
 	// Concurrency is the most attempts in flight at once. Defaults to 128.
 	Concurrency int
-	// Lease is how long a claim holds. It must exceed the request timeout;
-	// defaults to 90s + 60s. A delivery a store hands off (HandOffer) may
-	// start with up to a tenth of it used.
+	// Lease is how long a claim holds. It must be at least MinLease of the
+	// request timeout; defaults to 90s + 60s. A delivery a store hands off
+	// (HandOffer) may start with up to a tenth of it used, and an attempt
+	// is started only with the request timeout and a margin left.
 	Lease time.Duration
 	// PollInterval bounds how long a due delivery can wait when no wake-up
 	// arrives (another node enqueued it, or a retry fell due). Defaults to 1s.
@@ -501,6 +502,10 @@ func (s *Sender) held(d *hookflow.Delivery, hold hostgate.Hold, now time.Time) {
 // clock now, over the stored bytes.
 func (s *Sender) attempt(o outgoing, release func(hostgate.Outcome)) {
 	d := o.Delivery
+	if s.leaseTooShort(d) {
+		s.giveBack(o, release)
+		return
+	}
 	n := d.Attempts + 1
 	a := s.client.SendSigned(context.Background(), o.signer, d.ID, d.Request, n, s.clock.Now())
 	a.DeliveryID = d.ID
@@ -520,6 +525,45 @@ func (s *Sender) attempt(o outgoing, release func(hostgate.Outcome)) {
 	s.logAttempt(o, a, state, due)
 	s.opts.Observer.Finished(state, 1)
 	s.outcomes.put(hookflow.Completion{Attempt: a, State: state, DueAt: due})
+}
+
+// outcomeMargin is the lease an attempt must leave after its deadline, for
+// its outcome to be recorded.
+const outcomeMargin = 2 * time.Second
+
+// MinLease is the shortest lease that lets every delivery start its attempt
+// with timeout and outcomeMargin left: one the hand-off held for a tenth
+// of its lease, then waiting up to maxWait for a slot of its host. With a
+// shorter one, attempts are given back rather than started (giveBack).
+func MinLease(timeout time.Duration) time.Duration {
+	return ((timeout+outcomeMargin+maxWait)*10/9 + time.Second - 1).Truncate(time.Second)
+}
+
+// leaseTooShort reports whether d's lease could end before an attempt
+// started now is over and recorded. The lease is checked when the attempt
+// starts, not only when it is set: a delivery may have waited in the
+// hand-off (up to a tenth of the lease), for a slot of its host, or behind
+// a long write, and an attempt that outlives its lease can be claimed and
+// sent again, by this node or another, while the receiver still has it.
+func (s *Sender) leaseTooShort(d *hookflow.Delivery) bool {
+	return !d.LeaseUntil.IsZero() &&
+		d.LeaseUntil.Sub(s.clock.Now()) < s.client.Timeout()+outcomeMargin
+}
+
+// giveBack hands a delivery whose lease is too short back to the queue,
+// due now and without an attempt, and frees its host's slot. It writes at
+// once, from the attempt's goroutine: it is rare, and a sign that the
+// lease is set too close to the request timeout or that writes are slow.
+func (s *Sender) giveBack(o outgoing, release func(hostgate.Outcome)) {
+	if release != nil {
+		release(hostgate.Outcome{ErrorKind: deliver.KindCanceled})
+	}
+	now := s.clock.Now()
+	s.log.Warn("lease too short for an attempt; delivery handed back",
+		"delivery_id", o.ID, "host", o.host, "lease_left", o.LeaseUntil.Sub(now),
+		"request_timeout", s.client.Timeout())
+	s.deferAll(context.Background(), now, []hookflow.Deferral{
+		{DeliveryID: o.ID, DueAt: now, LeaseUntil: o.LeaseUntil}})
 }
 
 func (s *Sender) logAttempt(o outgoing, a hookflow.Attempt, state string, due time.Time) {

@@ -3,11 +3,14 @@ package sender_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hookflow/hookflow"
+	"github.com/hookflow/hookflow/deliver"
 	"github.com/hookflow/hookflow/hostgate"
 	"github.com/hookflow/hookflow/sender"
 	"github.com/hookflow/hookflow/sqlite"
@@ -186,5 +189,57 @@ func TestRenderIsStoredBeforeTheAttempt(t *testing.T) {
 	}
 	if got := rcv.Count(); got != 1 {
 		t.Errorf("requests = %d, want 1", got)
+	}
+}
+
+// An attempt starts only with the request timeout and a margin left on its
+// lease: a delivery whose lease ran short (here a sender's lease of 6 s
+// against a 5 s timeout) goes back to the queue without an attempt, so it
+// can never be claimed again while a receiver still has it; a sender with
+// room in its lease then sends it, once.
+func TestAnAttemptStartsOnlyWithTheTimeoutLeftOnItsLease(t *testing.T) {
+	rcv := startReceiver(t)
+	store := openStore(t)
+	u := newUser()
+	d := enqueue(t, store, u, rawMessage(rcv.URL()+"/x", "hi"), u.ID)[0]
+
+	client := deliver.NewClient(deliver.Options{Timeout: 5 * time.Second})
+	defer client.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	short := sender.New(store, client, deliver.DefaultPolicy(), hookflow.SystemClock{}, log,
+		sender.Options{Lease: 6 * time.Second, PollInterval: 20 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	short.Run(ctx)
+	cancel()
+
+	stored, attempts, err := store.GetDelivery(context.Background(), d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rcv.Count() != 0 || len(attempts) != 0 || stored.State != hookflow.StatePending {
+		t.Fatalf("with 6 s of lease for a 5 s timeout: %d requests, %d attempts, state %s; "+
+			"want none, none, pending", rcv.Count(), len(attempts), stored.State)
+	}
+
+	runSender(t, store, sender.Options{Lease: sender.MinLease(5 * time.Second)})
+	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	stored, attempts = awaitFinal(t, wait, store, d.ID)
+	if stored.State != hookflow.StateDelivered || len(attempts) != 1 || rcv.Count() != 1 {
+		t.Errorf("then: delivery %s, %d attempts, %d requests; want delivered, 1, 1",
+			stored.State, len(attempts), rcv.Count())
+	}
+}
+
+func TestMinLease(t *testing.T) {
+	tests := []struct{ timeout, want time.Duration }{
+		{5 * time.Second, 10 * time.Second},
+		{10 * time.Second, 16 * time.Second},
+		{90 * time.Second, 105 * time.Second},
+	}
+	for _, tt := range tests {
+		if got := sender.MinLease(tt.timeout); got != tt.want {
+			t.Errorf("MinLease(%s) = %s, want %s", tt.timeout, got, tt.want)
+		}
 	}
 }

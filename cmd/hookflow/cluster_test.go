@@ -48,7 +48,7 @@ var clusterFlags = []string{
 	"--listen", "127.0.0.1:0",
 	"--allow-destinations", "127.0.0.0/8",
 	"--request-timeout", "5s",
-	"--lease", "8s",
+	"--lease", "10s",
 	"--poll-interval", "200ms",
 	"--log-format", "json",
 	"--log-level", "info",

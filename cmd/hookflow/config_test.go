@@ -139,17 +139,19 @@ func TestFirstStartHintCreatesAKey(t *testing.T) {
 	}
 }
 
-// A lease no longer than the request timeout would let a claim expire under
-// an attempt still waiting for a slow receiver, which would then get a
-// second copy (T6): serve refuses it, and the refused start leaves no data
-// directory behind.
-func TestServeRefusesALeaseNoLongerThanTheTimeout(t *testing.T) {
+// A lease that leaves less than the request timeout to an attempt that
+// starts late (held in the hand-off for a tenth of the lease, then waiting
+// for a slot of its host) would let a claim expire under an attempt still
+// waiting for a slow receiver, which would then get a second copy (T6):
+// serve refuses it, and the refused start leaves no data directory behind.
+// With a 10 s timeout the least lease is (10 + 4) x 10/9 s, rounded up.
+func TestServeRefusesALeaseTooShortForTheTimeout(t *testing.T) {
 	needBinary(t)
-	for _, lease := range []string{"5s", "10s"} {
+	for _, lease := range []string{"5s", "10s", "15s"} {
 		dir := filepath.Join(t.TempDir(), "data")
 		out, err := exec.Command(binary, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0",
 			"--request-timeout", "10s", "--lease", lease).CombinedOutput()
-		want := "--lease (" + lease + ") must exceed --request-timeout (10s), or a slow receiver would get a second copy"
+		want := "--lease (" + lease + ") must be at least 16s with --request-timeout 10s: a delivery may wait"
 		if err == nil || !strings.Contains(string(out), want) {
 			t.Errorf("--lease %s: err %v, output %q; want a refusal saying %q", lease, err, out, want)
 		}

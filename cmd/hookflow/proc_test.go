@@ -81,7 +81,7 @@ var serveFlags = []string{
 	"--max-per-host", "256",
 	"--allow-destinations", "127.0.0.0/8",
 	"--request-timeout", "10s",
-	"--lease", "12s",
+	"--lease", "16s",
 	"--poll-interval", "100ms",
 	"--log-format", "json",
 	"--log-level", "debug",

@@ -33,7 +33,7 @@ type serveCmd struct {
 	Concurrency       int           `default:"1024" env:"HOOKFLOW_CONCURRENCY" help:"Most webhook attempts in flight at once, and deliveries waiting in memory for a slot of their host. Default ${default}."`
 	BatchSize         int           `default:"512" env:"HOOKFLOW_BATCH_SIZE" help:"Most deliveries claimed from the queue at once. Default ${default}."`
 	PollInterval      time.Duration `default:"1s" env:"HOOKFLOW_POLL_INTERVAL" help:"Longest a due delivery waits when no wake-up comes. Default ${default}."`
-	Lease             time.Duration `env:"HOOKFLOW_LEASE" help:"How long a claimed delivery is held before another sender may take it (after a crash). Must exceed --request-timeout. Default: request timeout + 60s."`
+	Lease             time.Duration `env:"HOOKFLOW_LEASE" help:"How long a claimed delivery is held before another sender may take it (after a crash). At least (request timeout + 4s) x 10/9. Default: request timeout + 60s."`
 	RetryWindow       time.Duration `default:"24h" env:"HOOKFLOW_RETRY_WINDOW" help:"How long after its first attempt a delivery is retried. Default ${default}."`
 	MaxPerHost        int           `default:"32" env:"HOOKFLOW_MAX_PER_HOST" help:"Most attempts in flight to one host, so a slow or failing endpoint cannot take every sender: keep it a small fraction of --concurrency. Default ${default}."`
 	UnhealthyAfter    int           `default:"3000" env:"HOOKFLOW_UNHEALTHY_AFTER" help:"A host with more than this many failures (408, 429, 502, 503, 504, 529, connection errors, timeouts) in a sliding minute is paused for a minute (Braze: 3000). Default ${default}."`
@@ -54,9 +54,10 @@ func (c *serveCmd) lease() (time.Duration, error) {
 	if lease == 0 {
 		lease = c.RequestTimeout + leaseMargin
 	}
-	if lease <= c.RequestTimeout {
-		return 0, fmt.Errorf("--lease (%s) must exceed --request-timeout (%s), or a slow receiver would get a second copy",
-			lease, c.RequestTimeout)
+	if least := sender.MinLease(c.RequestTimeout); lease < least {
+		return 0, fmt.Errorf("--lease (%s) must be at least %s with --request-timeout %s: a delivery may wait a tenth "+
+			"of its lease before its attempt starts, and a lease that ends under an attempt lets a slow receiver "+
+			"get a second copy", lease, least, c.RequestTimeout)
 	}
 	return lease, nil
 }
