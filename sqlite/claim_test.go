@@ -75,3 +75,35 @@ func TestCheckpointerCopiesTheWAL(t *testing.T) {
 		time.Sleep(checkpointEvery)
 	}
 }
+
+// TestSaveAndClaimLeasesFromWhenItRuns queues a SaveAndClaim behind a call
+// that holds the writer for 1.2 s, as a broadcast can for much longer: the
+// claimed delivery's lease counts from when the claim ran (to the whole
+// second), not from the at the caller passed before it waited.
+func TestSaveAndClaimLeasesFromWhenItRuns(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	at := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	d := &hookflow.Delivery{ID: "d1", Origin: hookflow.OriginCampaign, CampaignID: "c1", UserID: "u1",
+		DueAt: at, CreatedAt: at}
+	if err := s.Update(ctx, func(tx hookflow.Tx) error { return tx.Enqueue([]*hookflow.Delivery{d}) }); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+
+	const held = 1200 * time.Millisecond
+	started := make(chan struct{})
+	go s.Update(ctx, func(hookflow.Tx) error { close(started); time.Sleep(held); return nil })
+	<-started
+	ds, err := s.SaveAndClaim(ctx, at, hookflow.QueueWrite{}, 10, time.Minute)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("SaveAndClaim = %v, %v; want d1", ds, err)
+	}
+	if least := at.Add(held.Truncate(time.Second) + time.Minute); ds[0].LeaseUntil.Before(least) {
+		t.Errorf("lease until %s, want at least %s: at plus the whole seconds of the %s the claim waited, "+
+			"plus the lease", ds[0].LeaseUntil.Format(time.RFC3339Nano), least.Format(time.RFC3339Nano), held)
+	}
+	got, _, err := s.GetDelivery(ctx, "d1")
+	if err != nil || !got.LeaseUntil.Equal(ds[0].LeaseUntil) {
+		t.Errorf("stored lease %v (%v), want the one returned, %v", got.LeaseUntil, err, ds[0].LeaseUntil)
+	}
+}

@@ -374,8 +374,18 @@ func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.Queue
 	// Its statements run under the group's context, never the caller's:
 	// a statement interrupted by a cancelled context can roll back the
 	// whole group.
+	//
+	// The claim leases from when it runs, not from at: behind a long group
+	// (a broadcast) the call may wait for minutes, and a lease counted from
+	// before that would end early, under the attempt it was taken for.
+	// The wait is measured on the system clock and added to at, so a
+	// caller's clock that is not the wall's keeps its timeline; in whole
+	// seconds, so the usual wait of a few milliseconds leaves at as given
+	// (the lease's margin covers it).
+	began := time.Now()
 	err = s.Update(ctx, func(htx hookflow.Tx) error {
 		ctx, t := htx.(*tx).ctx, htx.(*tx).q
+		at := at.Add(time.Since(began).Truncate(time.Second))
 		if len(c.attempts) > 0 {
 			if err := c.write(ctx, t); err != nil {
 				return err
@@ -399,6 +409,7 @@ func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.Queue
 	if err != nil {
 		return nil, err
 	}
+	at = at.Add(time.Since(began).Truncate(time.Second))
 	if ds, err = s.withContent(ctx, at, ds); err != nil {
 		return nil, err
 	}
