@@ -154,8 +154,9 @@ type Store interface {
 //
 // One held longer than a tenth of its lease, counted from CreatedAt, is
 // handed back to the table instead, due as it was, so no attempt starts
-// on a lease that may run out under it. stop makes every delivery still
-// held pending again. Each hand-back names the lease given (see
+// on a lease that may run out under it; so is one held that long while no
+// claim comes, within a twentieth of the lease more. stop makes every
+// delivery still held pending again. Each hand-back names the lease given (see
 // Deferral.LeaseUntil): a delivery whose lease expired while held, and
 // that a claim from the table took since, is left to that claim. If the
 // process dies, held deliveries wait for their leases to expire, as

@@ -44,17 +44,20 @@ type Holder struct {
 	held  []handed
 	count int
 	bytes int
+	// sweeping is closed to stop the sweeper (see sweep).
+	sweeping chan struct{}
 }
 
 // Form is a store's stored form of a payload: what reading it back would
 // give (hookflow.Payload.StoredForm and StoredFormFloatsKept).
 type Form func(hookflow.Payload) (hookflow.Payload, error)
 
-// handed is a delivery leased to the sender, as it is handed out, and the
-// size of its encoded payload.
+// handed is a delivery leased to the sender, as it is handed out, the size
+// of its encoded payload, and when, on the system clock, it was kept.
 type handed struct {
 	d    *hookflow.Delivery
 	size int
+	kept time.Time
 }
 
 // Queue is what the hand-off needs of its store: hookflow.Store's Defer.
@@ -63,10 +66,17 @@ type Queue interface {
 }
 
 // HandOff starts the hand-off (hookflow.HandOffer.HandOff): payloads are
-// handed out in form. stop makes what is still held pending again.
-func (h *Holder) HandOff(q Queue, lease time.Duration, max int, form Form) (stop func(context.Context) error) {
+// handed out in form. stop makes what is still held pending again. log
+// receives the failures of hand-backs.
+func (h *Holder) HandOff(q Queue, log *slog.Logger, lease time.Duration, max int,
+	form Form) (stop func(context.Context) error) {
 	h.mu.Lock()
+	if h.on {
+		close(h.sweeping)
+	}
 	h.on, h.lease, h.max, h.form = true, lease, max, form
+	h.sweeping = make(chan struct{})
+	go h.sweep(q, log, h.sweeping)
 	h.mu.Unlock()
 	return func(ctx context.Context) error {
 		return q.Defer(ctx, time.Now(), dueAgain(h.stop()))
@@ -77,10 +87,57 @@ func (h *Holder) HandOff(q Queue, lease time.Duration, max int, form Form) (stop
 func (h *Holder) stop() []*hookflow.Delivery {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.on {
+		close(h.sweeping)
+	}
 	held := h.held
 	h.on, h.held = false, nil
 	h.release(held)
 	return deliveriesOf(held)
+}
+
+// sweep hands back, until done is closed, what was held longer than a
+// tenth of the lease. Claims do so too (fill), but a sender whose every
+// slot is taken by slow receivers does not claim: without the sweep its
+// held deliveries would wait for a slot, or on PostgreSQL for their whole
+// lease before another node could take them. Age is counted here on the
+// system clock from when a delivery was kept, so a sender on a clock that
+// is not the wall's (tests) is swept by the same rule.
+func (h *Holder) sweep(q Queue, log *slog.Logger, done chan struct{}) {
+	h.mu.Lock()
+	every := max(h.lease/20, 10*time.Millisecond)
+	h.mu.Unlock()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		if back := h.stale(time.Now()); len(back) > 0 {
+			handBack(context.Background(), q, log, time.Now(), back, "handing back deliveries held too long")
+		}
+	}
+}
+
+// stale takes out the deliveries kept longer than a tenth of the lease
+// before now.
+func (h *Holder) stale(now time.Time) []*hookflow.Delivery {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	i := 0
+	for i < len(h.held) && now.Sub(h.held[i].kept) > h.lease/10 {
+		i++
+	}
+	if i == 0 {
+		return nil
+	}
+	back := deliveriesOf(h.held[:i])
+	h.release(h.held[:i])
+	clear(h.held[:i])
+	h.held = h.held[i:]
+	return back
 }
 
 // Run is what one run of an Update call's function leased.
@@ -146,6 +203,10 @@ func (h *Holder) settle(hs []handed, committed bool) (orphans []*hookflow.Delive
 			return deliveriesOf(hs)
 		}
 		return nil
+	}
+	now := time.Now()
+	for i := range hs {
+		hs[i].kept = now
 	}
 	h.held = append(h.held, hs...)
 	return nil

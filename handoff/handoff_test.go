@@ -2,7 +2,9 @@ package handoff
 
 import (
 	"context"
+	"log/slog"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,18 +17,30 @@ func due(id string) *hookflow.Delivery {
 	return &hookflow.Delivery{ID: id, State: hookflow.StatePending, DueAt: t0, CreatedAt: t0}
 }
 
-// deferrals is a Queue that records what it is asked to defer.
-type deferrals struct{ got []hookflow.Deferral }
+// deferrals is a Queue that records what it is asked to defer. The
+// sweeper defers from a goroutine of its own.
+type deferrals struct {
+	mu  sync.Mutex
+	got []hookflow.Deferral
+}
 
 func (q *deferrals) Defer(_ context.Context, _ time.Time, ds []hookflow.Deferral) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.got = append(q.got, ds...)
 	return nil
+}
+
+func (q *deferrals) deferred() []hookflow.Deferral {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.got)
 }
 
 func started(max int) (*Holder, *deferrals) {
 	var h Holder
 	q := &deferrals{}
-	h.HandOff(q, time.Minute, max, hookflow.Payload.StoredForm)
+	h.HandOff(q, slog.New(slog.DiscardHandler), time.Minute, max, hookflow.Payload.StoredForm)
 	return &h, q
 }
 
@@ -101,7 +115,7 @@ func TestStopHandsBackUnderTheirLeases(t *testing.T) {
 	h.Updated(q, nil, []*Run{held}, true)
 	lease(t, inFlight, due("d2"), 5)
 
-	stop := h.HandOff(q, time.Minute, 10, hookflow.Payload.StoredForm)
+	stop := h.HandOff(q, slog.New(slog.DiscardHandler), time.Minute, 10, hookflow.Payload.StoredForm)
 	if err := stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -140,5 +154,38 @@ func TestHeldTooLongGoesBackWhateverTheLimit(t *testing.T) {
 	out = h.Claimed(context.Background(), q, nil, t0.Add(8*time.Second), nil, 5)
 	if got := ids(out); !slices.Equal(got, []string{"fresh"}) {
 		t.Errorf("next claim: %v, want [fresh]", got)
+	}
+}
+
+// A delivery held past a tenth of its lease goes back to the table even
+// when no claim comes (the sender's slots are all taken by slow
+// receivers): the sweeper hands it back, under the lease it was given, and
+// no later claim hands it out.
+func TestSweeperHandsBackWithoutAClaim(t *testing.T) {
+	var h Holder
+	q := &deferrals{}
+	const lease = 200 * time.Millisecond
+	stop := h.HandOff(q, slog.New(slog.DiscardHandler), lease, 10, hookflow.Payload.StoredForm)
+	defer stop(context.Background())
+
+	r := h.NewRun()
+	if _, err := r.Lease(due("d1"), 1); err != nil || len(r.handed) != 1 {
+		t.Fatalf("Lease: %v; want d1 handed off", err)
+	}
+	h.Updated(q, nil, []*Run{r}, true)
+
+	deadline := time.Now().Add(5 * time.Second)
+	for len(q.deferred()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	want := []hookflow.Deferral{{DeliveryID: "d1", DueAt: t0, LeaseUntil: t0.Add(lease)}}
+	if got := q.deferred(); !slices.Equal(got, want) {
+		t.Fatalf("handed back %v, want %v", got, want)
+	}
+	if out := h.Claimed(context.Background(), q, nil, t0, nil, 10); len(out) != 0 {
+		t.Errorf("a claim after the sweep handed out %v", ids(out))
+	}
+	if h.count != 0 || h.bytes != 0 {
+		t.Errorf("count %d, bytes %d after the sweep; want 0, 0", h.count, h.bytes)
 	}
 }

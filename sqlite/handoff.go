@@ -14,7 +14,7 @@ import (
 
 // HandOff is the contract's (hookflow.HandOffer).
 func (s *Store) HandOff(lease time.Duration, max int) (stop func(context.Context) error) {
-	return s.handoff.HandOff(s, lease, max, hookflow.Payload.StoredForm)
+	return s.handoff.HandOff(s, s.logger, lease, max, hookflow.Payload.StoredForm)
 }
 
 // withHandedOff adds held deliveries to ds, just claimed from the table.
