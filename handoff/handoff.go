@@ -188,7 +188,9 @@ func (h *Holder) reserve(d *hookflow.Delivery, size int) (time.Time, Form, bool)
 	}
 	h.count++
 	h.bytes += size
-	return d.CreatedAt.Add(h.lease), h.form, true
+	// To the microsecond, as both stores keep it: a hand-back matches the
+	// stored lease exactly, and the held delivery is the table's row.
+	return d.CreatedAt.Add(h.lease).Truncate(time.Microsecond), h.form, true
 }
 
 // settle ends the reservations of hs. Those of a committed transaction are

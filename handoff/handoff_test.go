@@ -189,3 +189,17 @@ func TestSweeperHandsBackWithoutAClaim(t *testing.T) {
 		t.Errorf("count %d, bytes %d after the sweep; want 0, 0", h.count, h.bytes)
 	}
 }
+
+// A delivery created at a time with nanoseconds is leased to the
+// microsecond, as the stores keep times, so a hand-back names the lease
+// the table holds.
+func TestLeaseIsKeptToTheMicrosecond(t *testing.T) {
+	h, _ := started(10)
+	d := due("ns")
+	d.CreatedAt = t0.Add(1500 * time.Nanosecond)
+	d.DueAt = d.CreatedAt
+	row, err := h.NewRun().Lease(d, 1)
+	if want := t0.Add(time.Minute + time.Microsecond); err != nil || !row.LeaseUntil.Equal(want) {
+		t.Errorf("lease until %v (%v), want %v", row.LeaseUntil, err, want)
+	}
+}
