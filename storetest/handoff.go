@@ -209,3 +209,39 @@ func testHandOffPayloadAsStored(t *testing.T, s hookflow.Store) {
 	equal(t, "handed-out payload against the table's",
 		byID[deliveryID(1)].Payload, byID[deliveryID(2)].Payload)
 }
+
+// testHandOffThroughSaveAndClaim takes held deliveries through the call the
+// sender makes, SaveAndClaim, rather than Claim: a held delivery comes out
+// after the table's due one, leased as it was handed off, and its render,
+// saved with the next call, is stored like a claimed one's.
+func testHandOffThroughSaveAndClaim(t *testing.T, s hookflow.Store) {
+	ctx := context.Background()
+	handOffer(t, s, 10)
+	held := delivery(deliveryID(1), "c1", "u1", t0)
+	table := delivery(deliveryID(2), "c1", "u2", at(time.Second))
+	table.CreatedAt = t0
+	enqueue(t, s, held, table)
+
+	got, err := s.SaveAndClaim(ctx, at(2*time.Second), hookflow.QueueWrite{}, 10, time.Minute)
+	if err != nil {
+		t.Fatalf("SaveAndClaim: %v", err)
+	}
+	equal(t, "claimed", deliveryIDs(got), []string{deliveryID(2), deliveryID(1)})
+	if len(got) == 2 {
+		sameTime(t, "the table's LeaseUntil", got[0].LeaseUntil, at(2*time.Second+time.Minute))
+		sameTime(t, "the held one's LeaseUntil", got[1].LeaseUntil, at(handOffLease))
+	}
+
+	req := &hookflow.Request{Method: "POST", URL: "https://example.com/hook", Body: []byte(`{"k":1}`)}
+	got, err = s.SaveAndClaim(ctx, at(3*time.Second), hookflow.QueueWrite{Rendered: []hookflow.RenderResult{
+		{DeliveryID: deliveryID(1), Request: req},
+	}}, 10, time.Minute)
+	if err != nil {
+		t.Fatalf("SaveAndClaim with the held one's render: %v", err)
+	}
+	equal(t, "claimed after", deliveryIDs(got), []string{})
+	d, _ := getDelivery(t, s, deliveryID(1))
+	equal(t, "held one's state", d.State, hookflow.StateSending)
+	equal(t, "held one's stored request", d.Request, req)
+	sameTime(t, "held one's LeaseUntil", d.LeaseUntil, at(handOffLease))
+}

@@ -88,6 +88,7 @@ func Run(t *testing.T, open func(t *testing.T) hookflow.Store) {
 		{"HandOffHeldTooLong", testHandOffHeldTooLong},
 		{"HandOffStopAfterReclaim", testHandOffStopAfterReclaim},
 		{"HandOffPayloadAsStored", testHandOffPayloadAsStored},
+		{"HandOffThroughSaveAndClaim", testHandOffThroughSaveAndClaim},
 		{"ContentBlockCreateGet", testContentBlockCreateGet},
 		{"ContentBlockUpdate", testContentBlockUpdate},
 		{"ListContentBlocks", testListContentBlocks},
