@@ -69,7 +69,12 @@ func main() {
 
 func run() error {
 	var b bench
-	scenarios := flag.String("scenarios", "loopback,intake,e2e,e2e-1000,fanout,broadcast,neighbours,neighbours-good", "comma-separated scenarios to run")
+	// e2e-1000 runs just before the neighbours, which are judged against
+	// it: latency drifts up with a scenario's place in the run (most on
+	// PostgreSQL), and a baseline measured four scenarios earlier made the
+	// neighbours look worse than they were.
+	scenarios := flag.String("scenarios", "loopback,intake,e2e,fanout,broadcast,e2e-1000,neighbours,neighbours-good",
+		"comma-separated scenarios to run")
 	backendName := flag.String("backend", "sqlite", "store: sqlite, or postgres (needs -postgres-dsn; a fresh schema per scenario)")
 	dsn := flag.String("postgres-dsn", "", "PostgreSQL URL for -backend postgres, e.g. postgres://127.0.0.1:5432/test")
 	flag.StringVar(&b.bin, "hookflow", "", "hookflow binary; default: go build ./cmd/hookflow into a temp dir")
