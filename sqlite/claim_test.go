@@ -79,14 +79,19 @@ func TestCheckpointerCopiesTheWAL(t *testing.T) {
 // TestSaveAndClaimLeasesFromWhenItRuns queues a SaveAndClaim behind a call
 // that holds the writer for 1.2 s, as a broadcast can for much longer: the
 // claimed delivery's lease counts from when the claim ran (to the whole
-// second), not from the at the caller passed before it waited.
+// second), not from the at the caller passed before it waited, while what
+// is due is still judged at that at (a caller's clock may not be the
+// wall's): a delivery due a second after it is not claimed.
 func TestSaveAndClaimLeasesFromWhenItRuns(t *testing.T) {
 	ctx := context.Background()
 	s := testStore(t)
 	at := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
 	d := &hookflow.Delivery{ID: "d1", Origin: hookflow.OriginCampaign, CampaignID: "c1", UserID: "u1",
 		DueAt: at, CreatedAt: at}
-	if err := s.Update(ctx, func(tx hookflow.Tx) error { return tx.Enqueue([]*hookflow.Delivery{d}) }); err != nil {
+	later := &hookflow.Delivery{ID: "d2", Origin: hookflow.OriginCampaign, CampaignID: "c1", UserID: "u1",
+		DueAt: at.Add(time.Second), CreatedAt: at}
+	err := s.Update(ctx, func(tx hookflow.Tx) error { return tx.Enqueue([]*hookflow.Delivery{d, later}) })
+	if err != nil {
 		t.Fatalf("Enqueue: %v", err)
 	}
 
@@ -95,8 +100,8 @@ func TestSaveAndClaimLeasesFromWhenItRuns(t *testing.T) {
 	go s.Update(ctx, func(hookflow.Tx) error { close(started); time.Sleep(held); return nil })
 	<-started
 	ds, err := s.SaveAndClaim(ctx, at, hookflow.QueueWrite{}, 10, time.Minute)
-	if err != nil || len(ds) != 1 {
-		t.Fatalf("SaveAndClaim = %v, %v; want d1", ds, err)
+	if err != nil || len(ds) != 1 || ds[0].ID != "d1" {
+		t.Fatalf("SaveAndClaim = %v, %v; want d1 alone", ds, err)
 	}
 	if least := at.Add(held.Truncate(time.Second) + time.Minute); ds[0].LeaseUntil.Before(least) {
 		t.Errorf("lease until %s, want at least %s: at plus the whole seconds of the %s the claim waited, "+

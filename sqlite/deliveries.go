@@ -375,17 +375,18 @@ func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.Queue
 	// a statement interrupted by a cancelled context can roll back the
 	// whole group.
 	//
-	// The claim leases from when it runs, not from at: behind a long group
-	// (a broadcast) the call may wait for minutes, and a lease counted from
-	// before that would end early, under the attempt it was taken for.
-	// The wait is measured on the system clock and added to at, so a
-	// caller's clock that is not the wall's keeps its timeline; in whole
-	// seconds, so the usual wait of a few milliseconds leaves at as given
-	// (the lease's margin covers it).
+	// The claim's lease runs from when the claim runs, not from at: behind
+	// a long group (a broadcast) the call may wait for minutes, and a lease
+	// counted from before that would end early, under the attempt it was
+	// taken for. The wait is measured on the system clock and lengthens
+	// the lease only, so what is due and what expired is still judged at
+	// the caller's at, on the caller's clock; in whole seconds, so the
+	// usual wait of a few milliseconds leaves the lease as given (its
+	// margin covers that).
 	began := time.Now()
+	waited := func() time.Duration { return time.Since(began).Truncate(time.Second) }
 	err = s.Update(ctx, func(htx hookflow.Tx) error {
 		ctx, t := htx.(*tx).ctx, htx.(*tx).q
-		at := at.Add(time.Since(began).Truncate(time.Second))
 		if len(c.attempts) > 0 {
 			if err := c.write(ctx, t); err != nil {
 				return err
@@ -403,17 +404,17 @@ func (s *Store) SaveAndClaim(ctx context.Context, at time.Time, w hookflow.Queue
 			return nil
 		}
 		var err error
-		ds, err = claim(ctx, t, at, s.handoff.TableShare(limit), lease)
+		ds, err = claim(ctx, t, at, s.handoff.TableShare(limit), lease+waited())
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	at = at.Add(time.Since(began).Truncate(time.Second))
 	if ds, err = s.withContent(ctx, at, ds); err != nil {
 		return nil, err
 	}
-	return s.withHandedOff(ctx, at, ds, limit), nil
+	// Held deliveries are aged at the time they are handed out.
+	return s.withHandedOff(ctx, at.Add(waited()), ds, limit), nil
 }
 
 // renders are rendering outcomes as rows: of renderStateSQL, one per
