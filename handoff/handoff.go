@@ -44,8 +44,8 @@ type Holder struct {
 	held  []handed
 	count int
 	bytes int
-	// sweeping is closed to stop the sweeper (see sweep).
-	sweeping chan struct{}
+	// sweeper hands back what is held too long while the hand-off is on.
+	sweeper *sweeper
 }
 
 // Form is a store's stored form of a payload: what reading it back would
@@ -66,44 +66,77 @@ type Queue interface {
 }
 
 // HandOff starts the hand-off (hookflow.HandOffer.HandOff): payloads are
-// handed out in form. stop makes what is still held pending again. log
-// receives the failures of hand-backs.
+// handed out in form. stop is End. log receives the failures of
+// hand-backs.
 func (h *Holder) HandOff(q Queue, log *slog.Logger, lease time.Duration, max int,
 	form Form) (stop func(context.Context) error) {
 	h.mu.Lock()
-	if h.on {
-		close(h.sweeping)
-	}
+	old := h.sweeper
 	h.on, h.lease, h.max, h.form = true, lease, max, form
-	h.sweeping = make(chan struct{})
-	go h.sweep(q, log, h.sweeping)
+	h.sweeper = newSweeper()
+	go h.sweep(q, log, h.sweeper)
 	h.mu.Unlock()
-	return func(ctx context.Context) error {
-		return q.Defer(ctx, time.Now(), dueAgain(h.stop()))
-	}
+	old.end()
+	return func(ctx context.Context) error { return h.End(ctx, q) }
 }
 
-// stop turns the hand-off off and returns the deliveries held.
+// End turns the hand-off off and makes what is still held pending again.
+// A store calls it when it closes, in case its sender did not: the
+// deliveries then wait in the table, not for their leases to expire. Once
+// off, End does nothing.
+func (h *Holder) End(ctx context.Context, q Queue) error {
+	held := h.stop()
+	if len(held) == 0 {
+		return nil
+	}
+	return q.Defer(ctx, time.Now(), dueAgain(held))
+}
+
+// stop turns the hand-off off, waits for the sweeper to finish (a sweep
+// under way hands back what it took), and returns the deliveries held.
 func (h *Holder) stop() []*hookflow.Delivery {
 	h.mu.Lock()
+	sw := h.sweeper
+	h.on, h.sweeper = false, nil
+	h.mu.Unlock()
+	sw.end()
+
+	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.on {
-		close(h.sweeping)
-	}
 	held := h.held
-	h.on, h.held = false, nil
+	h.held = nil
 	h.release(held)
 	return deliveriesOf(held)
 }
 
-// sweep hands back, until done is closed, what was held longer than a
+// sweeper is the goroutine of sweep: closing stop ends it, and it closes
+// done when it has.
+type sweeper struct {
+	stop, done chan struct{}
+}
+
+func newSweeper() *sweeper {
+	return &sweeper{stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// end stops the sweeper and waits for it; a nil one is none.
+func (sw *sweeper) end() {
+	if sw == nil {
+		return
+	}
+	close(sw.stop)
+	<-sw.done
+}
+
+// sweep hands back, until sw is stopped, what was held longer than a
 // tenth of the lease. Claims do so too (fill), but a sender whose every
 // slot is taken by slow receivers does not claim: without the sweep its
 // held deliveries would wait for a slot, or on PostgreSQL for their whole
 // lease before another node could take them. Age is counted here on the
 // system clock from when a delivery was kept, so a sender on a clock that
 // is not the wall's (tests) is swept by the same rule.
-func (h *Holder) sweep(q Queue, log *slog.Logger, done chan struct{}) {
+func (h *Holder) sweep(q Queue, log *slog.Logger, sw *sweeper) {
+	defer close(sw.done)
 	h.mu.Lock()
 	every := max(h.lease/20, 10*time.Millisecond)
 	h.mu.Unlock()
@@ -111,7 +144,7 @@ func (h *Holder) sweep(q Queue, log *slog.Logger, done chan struct{}) {
 	defer tick.Stop()
 	for {
 		select {
-		case <-done:
+		case <-sw.stop:
 			return
 		case <-tick.C:
 		}

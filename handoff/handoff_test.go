@@ -37,10 +37,12 @@ func (q *deferrals) deferred() []hookflow.Deferral {
 	return slices.Clone(q.got)
 }
 
-func started(max int) (*Holder, *deferrals) {
+// started starts a hand-off whose sweeper ends with the test.
+func started(t *testing.T, max int) (*Holder, *deferrals) {
 	var h Holder
 	q := &deferrals{}
 	h.HandOff(q, slog.New(slog.DiscardHandler), time.Minute, max, hookflow.Payload.StoredForm)
+	t.Cleanup(func() { h.stop() })
 	return &h, q
 }
 
@@ -69,7 +71,7 @@ func ids(ds []*hookflow.Delivery) []string {
 // hands off only what its last run committed, and the first run's place
 // is free again.
 func TestUpdatedKeepsOnlyTheLastRun(t *testing.T) {
-	h, q := started(2)
+	h, q := started(t, 2)
 	first, last := h.NewRun(), h.NewRun()
 	lease(t, first, due("d1"), 10)
 	lease(t, last, due("d2"), 10)
@@ -89,7 +91,7 @@ func TestBounds(t *testing.T) {
 	if row, _ := off.NewRun().Lease(due("off"), 1); row.State != hookflow.StatePending {
 		t.Errorf("leased before HandOff")
 	}
-	h, _ := started(2)
+	h, _ := started(t, 2)
 	r := h.NewRun()
 	later := due("later")
 	later.DueAt = t0.Add(time.Second)
@@ -109,7 +111,7 @@ func TestBounds(t *testing.T) {
 // stop hands back what is held, and a call that commits after it gets
 // back what it leased, both under the leases they were given.
 func TestStopHandsBackUnderTheirLeases(t *testing.T) {
-	h, q := started(10)
+	h, q := started(t, 10)
 	held, inFlight := h.NewRun(), h.NewRun()
 	lease(t, held, due("d1"), 5)
 	h.Updated(q, nil, []*Run{held}, true)
@@ -135,7 +137,7 @@ func TestStopHandsBackUnderTheirLeases(t *testing.T) {
 // Held past a tenth of the lease, a delivery goes back to the table, even
 // when the claim is already full from the table.
 func TestHeldTooLongGoesBackWhateverTheLimit(t *testing.T) {
-	h, q := started(10)
+	h, q := started(t, 10)
 	r := h.NewRun()
 	lease(t, r, due("old"), 1)
 	fresh := due("fresh")
@@ -194,7 +196,7 @@ func TestSweeperHandsBackWithoutAClaim(t *testing.T) {
 // microsecond, as the stores keep times, so a hand-back names the lease
 // the table holds.
 func TestLeaseIsKeptToTheMicrosecond(t *testing.T) {
-	h, _ := started(10)
+	h, _ := started(t, 10)
 	d := due("ns")
 	d.CreatedAt = t0.Add(1500 * time.Nanosecond)
 	d.DueAt = d.CreatedAt

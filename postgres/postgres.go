@@ -182,10 +182,17 @@ func (s *Store) Migrate(ctx context.Context) error {
 // Listen and Lead hold connections of their own: cancel their contexts to
 // end them.
 func (s *Store) Close() error {
+	// A sender that did not stop its hand-off leaves its deliveries to the
+	// table, where another node may claim them at once, not to their
+	// leases.
+	err := s.handoff.End(context.Background(), s)
 	if s.group != nil {
 		s.group.Close()
 	}
 	s.pool.Close()
+	if err != nil {
+		return fmt.Errorf("handing back held deliveries: %w", err)
+	}
 	return nil
 }
 

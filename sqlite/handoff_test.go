@@ -42,3 +42,39 @@ func TestHandOffPanicGivesBackItsPlace(t *testing.T) {
 		t.Errorf("after a call that panicked the next delivery is %s, want sending (handed off)", got.State)
 	}
 }
+
+// A store closed while its hand-off is on (the sender never stopped it)
+// hands what it holds back to the table first: reopened, the delivery is
+// pending, not sending under a lease no process will use.
+func TestCloseHandsBackWhatItHolds(t *testing.T) {
+	path := t.TempDir() + "/hookflow.db"
+	s, err := Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.HandOff(time.Minute, 10)
+	now := time.Now()
+	d := &hookflow.Delivery{ID: "held", Origin: hookflow.OriginCampaign, UserID: "u1",
+		State: hookflow.StatePending, DueAt: now, CreatedAt: now}
+	if err := s.Update(context.Background(), func(tx hookflow.Tx) error {
+		return tx.Enqueue([]*hookflow.Delivery{d})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := s.GetDelivery(context.Background(), "held"); err != nil || got.State != hookflow.StateSending {
+		t.Fatalf("before Close: %+v, %v; want it held, sending", got, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	s, err = Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, _, err := s.GetDelivery(context.Background(), "held")
+	if err != nil || got.State != hookflow.StatePending {
+		t.Errorf("after Close: %+v, %v; want it pending in the table", got, err)
+	}
+}

@@ -241,15 +241,21 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close waits for the group of Update calls being written, refuses further
+// Close hands the deliveries its hand-off still holds back to the table,
+// waits for the group of Update calls being written, refuses further
 // calls, and closes both pools and the statements they keep.
 func (s *Store) Close() error {
+	var errs []error
 	if s.closing != nil {
+		// A sender that did not stop its hand-off leaves its deliveries
+		// to the table, not to their leases.
+		if err := s.handoff.End(context.Background(), s); err != nil {
+			errs = append(errs, fmt.Errorf("handing back held deliveries: %w", err))
+		}
 		s.closeOnce.Do(func() { close(s.closing) })
 		s.group.Close()
 		<-s.checkpointerDone
 	}
-	var errs []error
 	if s.ckpt != nil {
 		errs = append(errs, s.ckpt.Close())
 	}
