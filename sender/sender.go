@@ -31,10 +31,12 @@ type Options struct {
 	BatchSize int
 	// Concurrency is the most attempts in flight at once. Defaults to 128.
 	Concurrency int
-	// Lease is how long a claim holds. It must be at least MinLease of the
-	// request timeout; defaults to 90s + 60s. A delivery a store hands off
-	// (HandOffer) may start with up to a tenth of it used, and an attempt
-	// is started only with the request timeout and a margin left.
+	// Lease is how long a claim holds. Defaults to DefaultLease of the
+	// client's request timeout. It must be at least MinLease of that
+	// timeout: a delivery a store hands off (HandOffer) may start with up
+	// to a tenth of it used, and an attempt is started only with the
+	// timeout and a margin left, so with a shorter lease every delivery
+	// is given back instead of sent (New logs an error).
 	Lease time.Duration
 	// PollInterval bounds how long a due delivery can wait when no wake-up
 	// arrives (another node enqueued it, or a retry fell due). Defaults to 1s.
@@ -71,7 +73,13 @@ func (noObserver) Finished(string, int)                       {}
 // Store is what the sender needs of the storage contract.
 type Store = hookflow.Store
 
-func (o *Options) defaults() {
+// DefaultLease is the lease of a sender whose Options leave it out, for a
+// request timeout: the timeout and a minute, and at least MinLease.
+func DefaultLease(timeout time.Duration) time.Duration {
+	return max(timeout+time.Minute, MinLease(timeout))
+}
+
+func (o *Options) defaults(timeout time.Duration) {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 256
 	}
@@ -79,7 +87,7 @@ func (o *Options) defaults() {
 		o.Concurrency = 128
 	}
 	if o.Lease <= 0 {
-		o.Lease = 150 * time.Second
+		o.Lease = DefaultLease(timeout)
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
@@ -127,7 +135,11 @@ type Sender struct {
 
 // New returns a Sender. Call Run to start it.
 func New(store Store, client *deliver.Client, policy deliver.Policy, clock hookflow.Clock, log *slog.Logger, opts Options) *Sender {
-	opts.defaults()
+	opts.defaults(client.Timeout())
+	if least := MinLease(client.Timeout()); opts.Lease < least {
+		log.Error("lease too short for the request timeout: every delivery will be given back, none sent",
+			"lease", opts.Lease, "request_timeout", client.Timeout(), "min_lease", least)
+	}
 	return &Sender{
 		store:     store,
 		client:    client,

@@ -243,3 +243,35 @@ func TestMinLease(t *testing.T) {
 		}
 	}
 }
+
+// A sender left to its default lease takes one long enough for its
+// client's timeout: with a 3 min timeout it leases for 4 min, not the
+// 150 s it took whatever the timeout, under which every delivery was
+// given back again and again and none sent.
+func TestDefaultLeaseFitsTheClientsTimeout(t *testing.T) {
+	rcv := startReceiver(t)
+	store := openStore(t)
+	u := newUser()
+	d := enqueue(t, store, u, rawMessage(rcv.URL()+"/x", "hi"), u.ID)[0]
+
+	client := deliver.NewClient(deliver.Options{Timeout: 3 * time.Minute})
+	defer client.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	snd := sender.New(store, client, deliver.DefaultPolicy(), hookflow.SystemClock{}, log,
+		sender.Options{PollInterval: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { snd.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	stored, attempts := awaitFinal(t, wait, store, d.ID)
+	if stored.State != hookflow.StateDelivered || len(attempts) != 1 || rcv.Count() != 1 {
+		t.Errorf("delivery %s, %d attempts, %d requests; want delivered, 1, 1",
+			stored.State, len(attempts), rcv.Count())
+	}
+	if got := sender.DefaultLease(3 * time.Minute); got != 4*time.Minute {
+		t.Errorf("DefaultLease(3m) = %s, want 4m", got)
+	}
+}

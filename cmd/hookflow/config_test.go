@@ -160,3 +160,20 @@ func TestServeRefusesALeaseTooShortForTheTimeout(t *testing.T) {
 		}
 	}
 }
+
+// serve's default lease is the request timeout and a minute, or the least
+// lease the timeout needs when that is more (past a timeout of about
+// 505 s): a timeout alone never gets its own default refused.
+func TestServeDefaultLeaseCoversLongTimeouts(t *testing.T) {
+	tests := []struct{ timeout, want time.Duration }{
+		{90 * time.Second, 150 * time.Second},
+		{8 * time.Minute, 9 * time.Minute},
+		{9 * time.Minute, 605 * time.Second},
+	}
+	for _, tt := range tests {
+		got, err := (&serveCmd{RequestTimeout: tt.timeout}).lease()
+		if err != nil || got != tt.want {
+			t.Errorf("timeout %s: lease %s, %v; want %s", tt.timeout, got, err, tt.want)
+		}
+	}
+}

@@ -33,7 +33,7 @@ type serveCmd struct {
 	Concurrency       int           `default:"1024" env:"HOOKFLOW_CONCURRENCY" help:"Most webhook attempts in flight at once, and deliveries waiting in memory for a slot of their host. Default ${default}."`
 	BatchSize         int           `default:"512" env:"HOOKFLOW_BATCH_SIZE" help:"Most deliveries claimed from the queue at once. Default ${default}."`
 	PollInterval      time.Duration `default:"1s" env:"HOOKFLOW_POLL_INTERVAL" help:"Longest a due delivery waits when no wake-up comes. Default ${default}."`
-	Lease             time.Duration `env:"HOOKFLOW_LEASE" help:"How long a claimed delivery is held before another sender may take it (after a crash). At least (request timeout + 4s) x 10/9. Default: request timeout + 60s."`
+	Lease             time.Duration `env:"HOOKFLOW_LEASE" help:"How long a claimed delivery is held before another sender may take it (after a crash). At least (request timeout + 4s) x 10/9, rounded up to a second. Default: request timeout + 60s, or that minimum if larger."`
 	RetryWindow       time.Duration `default:"24h" env:"HOOKFLOW_RETRY_WINDOW" help:"How long after its first attempt a delivery is retried. Default ${default}."`
 	MaxPerHost        int           `default:"32" env:"HOOKFLOW_MAX_PER_HOST" help:"Most attempts in flight to one host, so a slow or failing endpoint cannot take every sender: keep it a small fraction of --concurrency. Default ${default}."`
 	UnhealthyAfter    int           `default:"3000" env:"HOOKFLOW_UNHEALTHY_AFTER" help:"A host with more than this many failures (408, 429, 502, 503, 504, 529, connection errors, timeouts) in a sliding minute is paused for a minute (Braze: 3000). Default ${default}."`
@@ -42,17 +42,13 @@ type serveCmd struct {
 	PprofListen       string        `env:"HOOKFLOW_PPROF_LISTEN" help:"Address of a second listener serving Go's profiles under /debug/pprof/ (no API key: keep it on loopback). Default: off."`
 }
 
-// leaseMargin is added to the request timeout to make the lease: it covers
-// the time from claim to send and from response to recorded outcome, so a
-// lease never expires under an attempt still running.
-const leaseMargin = 60 * time.Second
-
-// lease is the sender's lease: --lease, or the request timeout plus
-// leaseMargin when it is 0.
+// lease is the sender's lease: --lease, or sender.DefaultLease (the
+// request timeout and a minute, covering the time from claim to send and
+// from response to recorded outcome) when it is 0.
 func (c *serveCmd) lease() (time.Duration, error) {
 	lease := c.Lease
 	if lease == 0 {
-		lease = c.RequestTimeout + leaseMargin
+		lease = sender.DefaultLease(c.RequestTimeout)
 	}
 	if least := sender.MinLease(c.RequestTimeout); lease < least {
 		return 0, fmt.Errorf("--lease (%s) must be at least %s with --request-timeout %s: a delivery may wait a tenth "+
