@@ -75,23 +75,35 @@ func enqueue(t *testing.T, store hookflow.Store, u *hookflow.User, w hookflow.We
 	return ds
 }
 
-// runSender runs a sender on store, on the system clock unless opts says
-// otherwise, until the test ends. A zero PollInterval is 20 ms.
-func runSender(t *testing.T, store hookflow.Store, opts sender.Options) {
+// newSender returns a sender on store, on the system clock, whose client
+// times out after timeout; the client is closed when the test ends. A zero
+// PollInterval is 20 ms.
+func newSender(t *testing.T, store hookflow.Store, timeout time.Duration, opts sender.Options) *sender.Sender {
 	t.Helper()
-	client := deliver.NewClient(deliver.Options{Timeout: 5 * time.Second})
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	client := deliver.NewClient(deliver.Options{Timeout: timeout})
+	t.Cleanup(client.Close)
 	if opts.PollInterval == 0 {
 		opts.PollInterval = 20 * time.Millisecond
 	}
-	snd := sender.New(store, client, deliver.DefaultPolicy(), hookflow.SystemClock{}, log, opts)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return sender.New(store, client, deliver.DefaultPolicy(), hookflow.SystemClock{}, log, opts)
+}
+
+// runSender runs a sender on store, its client timing out after 5 s, until
+// the test ends.
+func runSender(t *testing.T, store hookflow.Store, opts sender.Options) {
+	t.Helper()
+	run(t, newSender(t, store, 5*time.Second, opts))
+}
+
+// run runs snd until the test ends.
+func run(t *testing.T, snd *sender.Sender) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { snd.Run(ctx); close(done) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		client.Close()
 	})
 }
 

@@ -3,14 +3,11 @@ package sender_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hookflow/hookflow"
-	"github.com/hookflow/hookflow/deliver"
 	"github.com/hookflow/hookflow/hostgate"
 	"github.com/hookflow/hookflow/sender"
 	"github.com/hookflow/hookflow/sqlite"
@@ -203,11 +200,7 @@ func TestAnAttemptStartsOnlyWithTheTimeoutLeftOnItsLease(t *testing.T) {
 	u := newUser()
 	d := enqueue(t, store, u, rawMessage(rcv.URL()+"/x", "hi"), u.ID)[0]
 
-	client := deliver.NewClient(deliver.Options{Timeout: 5 * time.Second})
-	defer client.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	short := sender.New(store, client, deliver.DefaultPolicy(), hookflow.SystemClock{}, log,
-		sender.Options{Lease: 6 * time.Second, PollInterval: 20 * time.Millisecond})
+	short := newSender(t, store, 5*time.Second, sender.Options{Lease: 6 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	short.Run(ctx)
 	cancel()
@@ -254,15 +247,7 @@ func TestDefaultLeaseFitsTheClientsTimeout(t *testing.T) {
 	u := newUser()
 	d := enqueue(t, store, u, rawMessage(rcv.URL()+"/x", "hi"), u.ID)[0]
 
-	client := deliver.NewClient(deliver.Options{Timeout: 3 * time.Minute})
-	defer client.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	snd := sender.New(store, client, deliver.DefaultPolicy(), hookflow.SystemClock{}, log,
-		sender.Options{PollInterval: 20 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { snd.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	run(t, newSender(t, store, 3*time.Minute, sender.Options{}))
 
 	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
