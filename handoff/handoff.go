@@ -109,6 +109,9 @@ func (h *Holder) stop() []*hookflow.Delivery {
 	return deliveriesOf(held)
 }
 
+// sweepTimeout bounds a sweep's hand-back.
+const sweepTimeout = 5 * time.Second
+
 // sweeper is the goroutine of sweep: closing stop ends it, and it closes
 // done when it has.
 type sweeper struct {
@@ -149,7 +152,14 @@ func (h *Holder) sweep(q Queue, log *slog.Logger, sw *sweeper) {
 		case <-tick.C:
 		}
 		if back := h.stale(time.Now()); len(back) > 0 {
-			handBack(context.Background(), q, log, time.Now(), back, "handing back deliveries held too long")
+			// Bounded, unlike a claim's hand-back: stop waits for the
+			// sweeper, and a store that does not answer must not hold
+			// a shutdown. What fails waits for its lease to expire.
+			ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
+			if err := q.Defer(ctx, time.Now(), dueAgain(back)); err != nil {
+				log.Warn("handing back deliveries held too long", "count", len(back), "err", err)
+			}
+			cancel()
 		}
 	}
 }
