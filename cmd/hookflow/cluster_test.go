@@ -83,11 +83,17 @@ func TestClusterNodeKilledMidRequest(t *testing.T) {
 	phase2 := make(chan error, 1)
 	go func() { phase2 <- intake(without(clients, deadNode), campaign, split, batches) }()
 
+	// Wait for the dead node to send a third of what went in through it.
+	// Deliveries due at once are handed to the sender of the node that
+	// enqueued them, so its share of phase one is what it surely has to
+	// send; waiting for a third of all the deliveries instead let it
+	// finish its share first in some runs, and then it had nothing left.
+	share := split * clusterBatch / clusterNodes
+	waitFor(t, 60*time.Second, "the dead node's first third of its share", func() (bool, error) {
+		return rec.sentBy(deadNode) >= share/3, nil
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := rcv.WaitFor(ctx, clusterDeliveries/3); err != nil {
-		t.Fatalf("waiting for a third of the deliveries: %v", err)
-	}
 	// Hold the dead node's next request at the receiver and kill it then:
 	// the kill is certain to cut at least that one mid-request.
 	held := rec.holdNext(deadNode)
@@ -207,6 +213,7 @@ type arrivals struct {
 	mu     sync.Mutex
 	owners *connOwners
 	byID   map[string][]arrival
+	sent   map[int]int // requests by node
 	killed bool
 	// While holding, the next request of holdNode is held: held is closed
 	// when it came, unheld when it may be answered.
@@ -219,7 +226,7 @@ type arrivals struct {
 
 func newArrivals() *arrivals {
 	return &arrivals{
-		byID: make(map[string][]arrival, clusterDeliveries),
+		byID: make(map[string][]arrival, clusterDeliveries), sent: map[int]int{},
 		held: make(chan struct{}), unheld: make(chan struct{}),
 	}
 }
@@ -263,6 +270,7 @@ func (a *arrivals) script(r *receiver.Request, _ int) receiver.Response {
 		got.node, got.orphan = deadNode, true
 	}
 	a.byID[id] = append(a.byID[id], got)
+	a.sent[got.node]++
 	hold := a.holding && got.node == a.holdNode
 	if hold {
 		a.holding = false
@@ -273,6 +281,13 @@ func (a *arrivals) script(r *receiver.Request, _ int) receiver.Response {
 		<-a.unheld
 	}
 	return receiver.Response{Status: http.StatusOK, Delay: time.Duration(mrand.IntN(21)) * time.Millisecond}
+}
+
+// sentBy returns how many requests node has sent.
+func (a *arrivals) sentBy(node int) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sent[node]
 }
 
 // setOwners says how to tell the nodes apart; the receiver starts before
