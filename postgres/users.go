@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -196,6 +197,42 @@ var _ hookflow.UserLocker = (*tx)(nil)
 // (see hookflow.UserLocker). NO KEY UPDATE still lets other transactions
 // insert events and deliveries that reference a locked user.
 func (t *tx) LockUsers(refs []hookflow.UserRef) error {
+	if t.locked == nil {
+		t.locked = map[string]bool{}
+	}
+	sql, args := lockUsersSQL(refs)
+	if sql == "" {
+		return nil
+	}
+	rows, err := t.q.Query(t.ctx, sql, args...)
+	if err != nil {
+		return fmt.Errorf("locking %d users: %w", len(refs), mapErr(err))
+	}
+	var id string
+	_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
+		t.locked[id] = true
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("locking %d users: %w", len(refs), mapErr(err))
+	}
+	return nil
+}
+
+// lockUsersSQL is LockUsers' statement and its arguments: one select per
+// kind of reference refs use, each by its own index, and none for the
+// kinds they do not use; "" when refs name no one.
+//
+// The statement used to select all four kinds, empty arrays for the ones
+// a call did not use, and join them to the profiles. pgx prepares it, and
+// the plan PostgreSQL kept was made while the tables were nearly empty:
+// it scanned every profile for the join and again for the braze ids,
+// whatever the call named, 1-2 ms a call at 10,000 users and most of the
+// time of the backend that runs a node's intake (BENCHMARKS.md: intake
+// 17,300 -> 24,000 events/s). A call nearly always names its users one
+// way, and that statement is one index scan. Several kinds are looked up
+// by their ids in the primary key.
+func lockUsersSQL(refs []hookflow.UserRef) (string, []any) {
 	var ext, ids, labels, names []string
 	var emails [][]byte
 	for _, r := range refs {
@@ -210,33 +247,36 @@ func (t *tx) LockUsers(refs []hookflow.UserRef) error {
 			emails = append(emails, []byte(r.Email))
 		}
 	}
-	if t.locked == nil {
-		t.locked = map[string]bool{}
+	var selects []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
 	}
-	// One select per kind of reference, each by its own index: written as
-	// one condition of ORs, the alias subquery kept PostgreSQL from
-	// combining the indexes, and it scanned every profile (2 ms a call at
-	// 10,000 users, growing with them).
-	rows, err := t.q.Query(t.ctx, `SELECT u.id FROM users u WHERE u.id IN (
-			SELECT id FROM users WHERE external_id = ANY($1)
-			UNION ALL SELECT id FROM users WHERE id = ANY($2)
-			UNION ALL SELECT id FROM users WHERE email = ANY($3)
-			UNION ALL SELECT a.user_id FROM user_aliases a
-				JOIN unnest($4::text[], $5::text[]) AS r(label, name)
-				ON a.label = r.label AND a.name = r.name)
-		ORDER BY u.id FOR NO KEY UPDATE OF u`, ext, ids, emails, labels, names)
-	if err != nil {
-		return fmt.Errorf("locking %d users: %w", len(refs), mapErr(err))
+	if len(ext) > 0 {
+		selects = append(selects, `SELECT id FROM users WHERE external_id = ANY(`+arg(ext)+`)`)
 	}
-	var id string
-	_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
-		t.locked[id] = true
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("locking %d users: %w", len(refs), mapErr(err))
+	if len(ids) > 0 {
+		selects = append(selects, `SELECT id FROM users WHERE id = ANY(`+arg(ids)+`)`)
 	}
-	return nil
+	if len(emails) > 0 {
+		selects = append(selects, `SELECT id FROM users WHERE email = ANY(`+arg(emails)+`)`)
+	}
+	if len(labels) > 0 {
+		selects = append(selects, `SELECT a.user_id FROM user_aliases a
+			JOIN unnest(`+arg(labels)+`::text[], `+arg(names)+`::text[]) AS r(label, name)
+			ON a.label = r.label AND a.name = r.name`)
+	}
+	switch len(selects) {
+	case 0:
+		return "", nil
+	case 1:
+		if len(labels) == 0 {
+			return selects[0] + ` ORDER BY id FOR NO KEY UPDATE`, args
+		}
+	}
+	return `SELECT u.id FROM users u WHERE u.id = ANY(ARRAY(` + strings.Join(selects, " UNION ALL ") + `))
+		ORDER BY u.id FOR NO KEY UPDATE OF u`, args
 }
 
 // InsertUser stores a new profile with its aliases. An empty ID is filled
