@@ -505,7 +505,7 @@ func (e *endRows) save(ctx context.Context, t pgx.Tx, at time.Time) error {
 		lease_until = NULL, updated_at = $1
 		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
 			AS v(id, state, abort_reason, last_error)
-		WHERE d.id = v.id`, at, e.id, e.state, e.abortReason, e.lastError)
+		WHERE d.id = v.id`, planEachRun, at, e.id, e.state, e.abortReason, e.lastError)
 	return changedAll(tag, err, e.id)
 }
 
@@ -519,7 +519,7 @@ func (q *requestRows) save(ctx context.Context, t pgx.Tx) error {
 		request_url = v.url, request_headers = v.headers, request_body = v.body
 		FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bytea[])
 			AS v(id, method, url, headers, body)
-		WHERE c.delivery_id = v.id`, q.id, q.method, q.url, q.headers, q.body)
+		WHERE c.delivery_id = v.id`, planEachRun, q.id, q.method, q.url, q.headers, q.body)
 	return changedAll(tag, err, q.id)
 }
 
@@ -608,7 +608,7 @@ func (a *completionRows) write(ctx context.Context, t pgx.Tx, at time.Time) erro
 			$7::text[], $8::timestamptz[])
 			AS v(id, state, due_at, number, status, error, started_at)
 		WHERE d.id = v.id`,
-		at, a.id, a.state, a.due, a.number, a.status, a.errText, a.started)
+		planEachRun, at, a.id, a.state, a.due, a.number, a.status, a.errText, a.started)
 	if err != nil {
 		return fmt.Errorf("completing deliveries: %w", mapErr(err))
 	}

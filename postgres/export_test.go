@@ -1,8 +1,11 @@
 package postgres
 
 import (
+	"context"
 	"database/sql"
 	"io/fs"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/pressly/goose/v3"
 )
@@ -19,4 +22,23 @@ func Migrator(db *sql.DB) (*goose.Provider, error) {
 		return nil, err
 	}
 	return goose.NewProvider(goose.DialectPostgres, db, fsys)
+}
+
+// PreparedStatements returns the text of every statement the server keeps
+// prepared for s's idle pooled connections.
+func PreparedStatements(ctx context.Context, s *Store) ([]string, error) {
+	var texts []string
+	for _, c := range s.pool.AcquireAllIdle(ctx) {
+		rows, err := c.Query(ctx, `SELECT statement FROM pg_prepared_statements`)
+		if err == nil {
+			var more []string
+			more, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			texts = append(texts, more...)
+		}
+		c.Release()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return texts, nil
 }

@@ -136,7 +136,7 @@ func storeDecisions(ctx context.Context, t pgx.Tx, at time.Time, campaignID stri
 		if _, err := t.Exec(ctx, `UPDATE deliveries d SET state = 'pending', due_at = v.due_at,
 			lease_until = NULL, updated_at = $1
 			FROM unnest($2::text[], $3::timestamptz[]) AS v(id, due_at)
-			WHERE d.id = v.id AND d.state = 'sending'`, at, waitIDs, slots); err != nil {
+			WHERE d.id = v.id AND d.state = 'sending'`, planEachRun, at, waitIDs, slots); err != nil {
 			return fmt.Errorf("deferring paced deliveries: %w", mapErr(err))
 		}
 	}

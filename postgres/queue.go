@@ -35,7 +35,7 @@ func deferIn(ctx context.Context, t pgx.Tx, at time.Time, ds []hookflow.Deferral
 		lease_until = NULL, updated_at = $1
 		FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS v(id, due_at, lease)
 		WHERE d.id = v.id AND d.state = 'sending'
-			AND (v.lease IS NULL OR d.lease_until = v.lease)`, at, ids, due, leases)
+			AND (v.lease IS NULL OR d.lease_until = v.lease)`, planEachRun, at, ids, due, leases)
 	if err != nil {
 		return fmt.Errorf("deferring deliveries: %w", mapErr(err))
 	}

@@ -114,7 +114,7 @@ func requeue(ctx context.Context, t pgx.Tx, ids []string, now time.Time, spacing
 	_, err := t.Exec(ctx, `UPDATE deliveries d SET state = 'pending', due_at = v.due_at,
 		lease_until = NULL, first_attempt_at = NULL, updated_at = $1
 		FROM unnest($2::text[], $3::timestamptz[]) AS v(id, due_at)
-		WHERE d.id = v.id AND d.state IN ('failed', 'delivered')`, now, ids, due)
+		WHERE d.id = v.id AND d.state IN ('failed', 'delivered')`, planEachRun, now, ids, due)
 	if err != nil {
 		return fmt.Errorf("replaying deliveries: %w", mapErr(err))
 	}
