@@ -29,7 +29,7 @@ import (
 // maxBytes bounds the payloads held, as encoded: their decoded form takes
 // a few times as much memory. Small payloads meet the sender's bound on
 // the count first.
-const maxBytes = 4 << 20
+const maxBytes = 8 << 20
 
 // Holder holds the deliveries leased to the sender. The zero value is off.
 type Holder struct {

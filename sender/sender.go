@@ -205,9 +205,12 @@ func (s *Sender) handOff() (stop func(context.Context)) {
 
 // handOffMax is how many batches of deliveries a store holds for the
 // sender in memory (hookflow.HandOffer); the rest wait in the table. Each
-// held delivery costs about 2 KB of heap: at 64 batches the e2e run's peak
-// RSS was 196-216 MB, against 137 without the hand-off.
-const handOffMax = 32
+// held delivery costs about 2 KB of heap. At 32 batches (and 4 MiB of
+// payloads) the bench's e2e backlog of 20,000 overflowed to the table,
+// and half its deliveries were claimed and read back from there; at 48
+// (and 8 MiB) nearly none are: 5 % less CPU per delivery, peak RSS 158-162
+// -> 168-174 MB. At 64 batches, with the page cache of then, it was 196-216.
+const handOffMax = 48
 
 // loop claims, renders and dispatches. A batch rendered in one round is
 // stored with the next round's claim, in one write, and sent once that
