@@ -89,6 +89,12 @@ type Delivery struct {
 	// belongs to no campaign. A store may then leave it out of what it
 	// keeps for those look-ups. It is not read back.
 	Untracked bool
+	// Profile, set at enqueue, is the user's profile as the enqueue's
+	// transaction read it from the store, when that transaction did not
+	// change it. A sender handed the delivery in memory renders with it
+	// instead of reading the profile again, as if it had rendered at once.
+	// It is never stored, and is read, never changed.
+	Profile *User
 }
 
 // Payload carries the per-send data a template can read beyond the profile.

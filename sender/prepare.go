@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"sync"
 	"time"
@@ -144,20 +145,30 @@ func (s *Sender) renderAll(ctx context.Context, lookup *batchLookup, p *preparat
 	return stored, fresh, results
 }
 
-// usersOf reads the users of the deliveries in one store call, rather than
-// one read per delivery. A user missing from the map no longer exists.
+// usersOf returns the users of the deliveries: the profile a delivery
+// carries from its enqueue (Delivery.Profile), and the others read in one
+// store call, rather than one read per delivery. A user missing from the
+// map no longer exists.
 func (s *Sender) usersOf(ctx context.Context, ds []*hookflow.Delivery) (map[string]*hookflow.User, error) {
-	if len(ds) == 0 {
-		return nil, nil
+	users := make(map[string]*hookflow.User, len(ds))
+	var ids []string
+	for _, d := range ds {
+		if d.Profile != nil {
+			users[d.UserID] = d.Profile
+		} else {
+			ids = append(ids, d.UserID)
+		}
 	}
-	ids := make([]string, len(ds))
-	for i, d := range ds {
-		ids[i] = d.UserID
+	if len(ids) == 0 {
+		return users, nil
 	}
-	users, err := s.store.GetUsers(ctx, ids)
+	read, err := s.store.GetUsers(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("reading %d users: %w", len(ids), err)
 	}
+	// A profile read now is at least as new as one carried from the
+	// enqueue.
+	maps.Copy(users, read)
 	return users, nil
 }
 

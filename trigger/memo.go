@@ -17,6 +17,10 @@ type memoTx struct {
 	triggered  map[string][]*hookflow.Campaign
 	exceptions map[string][]*hookflow.Campaign
 	users      map[string]*hookflow.User // by memoKey
+	// written holds the braze ids of the profiles this request inserted or
+	// updated: the memory has them as the request built them, not as the
+	// store reads them back.
+	written map[string]bool
 	// absent holds the memoKeys that prefetch found no profile for, until
 	// the request creates one.
 	absent map[string]bool
@@ -38,6 +42,7 @@ func memo(tx hookflow.Tx) *memoTx {
 		triggered:  map[string][]*hookflow.Campaign{},
 		exceptions: map[string][]*hookflow.Campaign{},
 		users:      map[string]*hookflow.User{},
+		written:    map[string]bool{},
 		absent:     map[string]bool{},
 	}
 }
@@ -119,6 +124,7 @@ func (m *memoTx) InsertUser(u *hookflow.User) error {
 		return err
 	}
 	m.remember(u)
+	m.written[u.ID] = true
 	return nil
 }
 
@@ -127,6 +133,7 @@ func (m *memoTx) UpdateUser(u *hookflow.User) error {
 		return err
 	}
 	m.remember(u)
+	m.written[u.ID] = true
 	return nil
 }
 
@@ -159,15 +166,36 @@ func (m *memoTx) flush() error {
 	}
 	ds := m.held
 	m.held = nil
+	m.withProfiles(ds)
 	return m.Tx.Enqueue(ds)
 }
 
 func (m *memoTx) Enqueue(ds []*hookflow.Delivery) error {
 	if !m.holding {
+		m.withProfiles(ds)
 		return m.Tx.Enqueue(ds)
 	}
 	m.held = append(m.held, ds...)
 	return nil
+}
+
+// withProfiles gives each of ds the profile of its user that the memory
+// holds as the store read it (Delivery.Profile): a sender handed ds in
+// memory then renders without reading it again (BenchmarkGetUsers: 9 µs
+// of CPU a profile, about 7 % of a delivery's at full speed). A profile
+// this request wrote is left out: the memory holds it as the request
+// built it, and a render must see it as the store gives it back.
+//
+// The render then sees the profile as it was when the event was taken,
+// not a few milliseconds later when the sender gets to it: the same as a
+// render at once, which is what the hand-off stands for.
+func (m *memoTx) withProfiles(ds []*hookflow.Delivery) {
+	for _, d := range ds {
+		if d.Profile != nil || m.written[d.UserID] {
+			continue
+		}
+		d.Profile = m.users[memoKey(hookflow.UserRef{BrazeID: d.UserID})]
+	}
 }
 
 func (m *memoTx) LastSendAt(campaignID, userID string) (time.Time, bool, error) {
