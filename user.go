@@ -99,3 +99,40 @@ type Purchase struct {
 	Price     float64 `json:"price"`
 	Quantity  int     `json:"quantity"`
 }
+
+// Size is about how many bytes u takes in memory, decoded: what holds
+// profiles for a while counts them by it (the hand-off, package handoff).
+// A profile of two short attributes measured 540 bytes; encoded as JSON
+// it is a sixth of that.
+func (u *User) Size() int {
+	if u == nil {
+		return 0
+	}
+	n := 120 + len(u.ID) + len(u.ExternalID)
+	for _, a := range u.Aliases {
+		n += 32 + len(a.Name) + len(a.Label)
+	}
+	return n + valueSize(u.Attributes)
+}
+
+// valueSize is about how many bytes v, a decoded JSON value, takes in
+// memory: what it holds, and for a map or a slice its entries' room.
+func valueSize(v any) int {
+	switch x := v.(type) {
+	case string:
+		return 16 + len(x)
+	case map[string]any:
+		n := 48
+		for k, e := range x {
+			n += 80 + len(k) + valueSize(e)
+		}
+		return n
+	case []any:
+		n := 24
+		for _, e := range x {
+			n += 16 + valueSize(e)
+		}
+		return n
+	}
+	return 8 // a number, a boolean, null
+}

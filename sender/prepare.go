@@ -122,6 +122,11 @@ func (s *Sender) renderAll(ctx context.Context, lookup *batchLookup, p *preparat
 		}
 	}
 	users, err := s.usersOf(ctx, todo)
+	for _, d := range todo {
+		// users holds the profiles the deliveries carried; they let go of
+		// them, as they may wait a while for their attempts.
+		d.Profile = nil
+	}
 	if err != nil {
 		// The users could not be read, which may pass: every delivery that
 		// needed one goes back to the queue rather than failing.
