@@ -108,6 +108,23 @@ func TestBounds(t *testing.T) {
 	}
 }
 
+// A profile a delivery carries counts against the bytes held with its
+// payload.
+func TestACarriedProfileCounts(t *testing.T) {
+	h, _ := started(t, 10)
+	d := due("with-profile")
+	d.Profile = &hookflow.User{ID: "aaaaaaaaaaaaaaaaaaaaaaaa", Attributes: map[string]any{"plan": "gold"}}
+	lease(t, h.NewRun(), d, 100)
+	if want := 100 + d.Profile.Size(); h.bytes != want {
+		t.Errorf("bytes held %d, want %d (payload and profile)", h.bytes, want)
+	}
+	big := due("big-profile")
+	big.Profile = &hookflow.User{ID: "b", Attributes: map[string]any{"notes": string(make([]byte, maxBytes))}}
+	if row, _ := h.NewRun().Lease(big, 1); row.State != hookflow.StatePending {
+		t.Errorf("a profile over the byte bound was handed off")
+	}
+}
+
 // stop hands back what is held, and a call that commits after it gets
 // back what it leased, both under the leases they were given.
 func TestStopHandsBackUnderTheirLeases(t *testing.T) {
