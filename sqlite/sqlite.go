@@ -82,14 +82,17 @@ const checkpointEvery = 100 * time.Millisecond
 const walAutocheckpoint = 8000
 
 // cacheKiB is each connection's page cache, in KiB (SQLite's default is
-// 2,000). 16 MiB keeps the hot parts of the deliveries indexes in the
+// 2,000). 10 MiB keeps the hot parts of the deliveries indexes in the
 // writer's memory; readers lose theirs at every read transaction that
 // follows a commit (WAL mode), so only the writer's fills. It costs twice
 // its size: the C allocator SQLite runs on rounds each page's 4 KiB and
 // header up to 8 KiB. 32 MiB held 64 MB of the e2e scenario's peak RSS of
 // 190 MB; 16 MiB measured 159 MB with as many deliveries/s (three pairs,
-// and intake and the broadcast in two).
-const cacheKiB = 16 << 10
+// and intake and the broadcast in two). Once deliveries carried their
+// profiles through the hand-off the peak was back at 178-186 MB; 10 MiB
+// measured 165-170 MB (e2e and fan-out), with intake, the broadcast and
+// e2e level in two pairs each.
+const cacheKiB = 10 << 10
 
 // Store is a hookflow.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
