@@ -26,9 +26,12 @@ func (t *tx) AddAlias(userID string, a hookflow.Alias) error {
 	return nil
 }
 
-// DeleteUser deletes the profile; its aliases and events go with it by the
-// schema's ON DELETE CASCADE, while deliveries, which name users without a
-// foreign key, stay in the activity log.
+// DeleteUser deletes the profile and its events; its aliases go with it by
+// the schema's ON DELETE CASCADE, while deliveries, which name users
+// without a foreign key, stay in the activity log. The events are deleted
+// after the profile, whose row lock the delete holds: an intake call that
+// locked the user first has committed its events by then, and one that
+// comes later finds no user to add events to.
 func (t *tx) DeleteUser(id string) error {
 	tag, err := t.q.Exec(t.ctx, `DELETE FROM users WHERE id = $1`, id)
 	if err != nil {
@@ -36,6 +39,9 @@ func (t *tx) DeleteUser(id string) error {
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("deleting user %s: %w", id, hookflow.ErrNotFound)
+	}
+	if _, err := t.q.Exec(t.ctx, `DELETE FROM events WHERE user_id = $1`, id); err != nil {
+		return fmt.Errorf("deleting events of user %s: %w", id, mapErr(err))
 	}
 	return nil
 }

@@ -187,3 +187,57 @@ func waitBlockedBy(t *testing.T, db *sql.DB, pid uint32) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestMigrateEventsWithoutUserKey takes a database at migration 6 to 7 and
+// back: events keep their rows, DeleteUser still deletes a user's events
+// without the key's cascade, and the way back deletes the events whose
+// user is gone before it restores the key.
+func TestMigrateEventsWithoutUserKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := schemaURL(t)
+	db, migrations := openAt(t, u, 6)
+	_, err := db.ExecContext(ctx, `INSERT INTO users (id, external_id, created_at, updated_at)
+		VALUES ('u1', 'ext-1', now(), now()), ('u2', 'ext-2', now(), now());
+		INSERT INTO events (id, user_id, name, time, received_at)
+		VALUES ('e1', 'u1', 'played', now(), now()), ('e2', 'u2', 'played', now(), now())`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrations.UpTo(ctx, 7); err != nil {
+		t.Fatalf("migrating to 7: %v", err)
+	}
+
+	s := openStore(t, u)
+	if err := s.Update(ctx, func(tx hookflow.Tx) error { return tx.DeleteUser("u1") }); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	countEvents := func() (n int) {
+		t.Helper()
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := countEvents(); n != 1 {
+		t.Fatalf("%d events after deleting u1, want 1 (u2's)", n)
+	}
+	s.Close()
+
+	// A user deleted by a node of the version before, through the key's
+	// cascade, leaves its events behind while both versions run.
+	if _, err := db.ExecContext(ctx, `DELETE FROM users WHERE id = 'u2'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrations.DownTo(ctx, 6); err != nil {
+		t.Fatalf("migrating down to 6: %v", err)
+	}
+	if n := countEvents(); n != 0 {
+		t.Fatalf("%d events after the way back, want 0: u2 is gone", n)
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO events (id, user_id, name, time, received_at)
+		VALUES ('e3', 'nobody', 'played', now(), now())`)
+	if err == nil {
+		t.Fatal("an event of no user was stored at migration 6: the key is not back")
+	}
+}
