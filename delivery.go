@@ -91,9 +91,11 @@ type Delivery struct {
 	Untracked bool
 	// Profile, set at enqueue, is the user's profile as the enqueue's
 	// transaction read it from the store, when that transaction did not
-	// change it. A sender handed the delivery in memory renders with it
-	// instead of reading the profile again, as if it had rendered at once.
-	// It is never stored, and is read, never changed.
+	// change it. A store that holds the delivery for its sender in memory
+	// (HandOffer) hands it out with its profile only while no write of the
+	// user came since, and the sender then renders with it instead of
+	// reading the profile again. It is never stored, and is read, never
+	// changed.
 	Profile *User
 }
 

@@ -19,8 +19,10 @@ package handoff
 import (
 	"context"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookflow/hookflow"
@@ -46,6 +48,9 @@ type Holder struct {
 	bytes int
 	// sweeper hands back what is held too long while the hand-off is on.
 	sweeper *sweeper
+	// writes, when the store counts them (CountWrites), counts the writes
+	// of profiles; nil, deliveries are held without their profiles.
+	writes *writeCounts
 }
 
 // Form is a store's stored form of a payload: what reading it back would
@@ -53,11 +58,14 @@ type Holder struct {
 type Form func(hookflow.Payload) (hookflow.Payload, error)
 
 // handed is a delivery leased to the sender, as it is handed out, the size
-// of its encoded payload, and when, on the system clock, it was kept.
+// of its encoded payload, and when, on the system clock, it was kept. When
+// it carries its user's profile, written is the count of its user's slot
+// (writeCounts) when it was leased.
 type handed struct {
-	d    *hookflow.Delivery
-	size int
-	kept time.Time
+	d       *hookflow.Delivery
+	size    int
+	kept    time.Time
+	written uint32
 }
 
 // Queue is what the hand-off needs of its store: hookflow.Store's Defer.
@@ -204,11 +212,12 @@ func (r *Run) Lease(d *hookflow.Delivery, size int) (*hookflow.Delivery, error) 
 	if r == nil {
 		return d, nil
 	}
-	size += d.Profile.Size()
-	until, form, ok := r.h.reserve(d, size)
+	profile := r.h.carried(d)
+	until, form, ok := r.h.reserve(d, size+profile.Size())
 	if !ok {
 		return d, nil
 	}
+	size += profile.Size()
 	p, err := form(d.Payload)
 	if err != nil {
 		r.h.settle([]handed{{size: size}}, false)
@@ -217,9 +226,22 @@ func (r *Run) Lease(d *hookflow.Delivery, size int) (*hookflow.Delivery, error) 
 	row := *d
 	row.State, row.LeaseUntil = hookflow.StateSending, until
 	c := row
-	c.Payload = p
-	r.handed = append(r.handed, handed{d: &c, size: size})
+	c.Payload, c.Profile = p, profile
+	h := handed{d: &c, size: size}
+	if profile != nil {
+		h.written = r.h.writes.of(d.UserID).Load()
+	}
+	r.handed = append(r.handed, h)
 	return &row, nil
+}
+
+// carried is the profile d may be held with: its own, if the store counts
+// the writes of profiles and d could be held at all.
+func (h *Holder) carried(d *hookflow.Delivery) *hookflow.User {
+	if h.writes == nil || d.State != hookflow.StatePending || d.DueAt.After(d.CreatedAt) {
+		return nil
+	}
+	return d.Profile
 }
 
 // reserve takes a place for d, if d is due at once and the hand-off has
@@ -328,6 +350,11 @@ func (h *Holder) fill(at time.Time, ds []*hookflow.Delivery, limit int) (out, ba
 		if len(out) >= limit {
 			break
 		}
+		if d.Profile != nil && h.writes.of(d.UserID).Load() != h.held[i].written {
+			// Its user was written since, or another of the slot's:
+			// the sender reads the profile as it is now.
+			d.Profile = nil
+		}
 		out = append(out, d)
 	}
 	h.release(h.held[:i])
@@ -366,4 +393,32 @@ func deliveriesOf(hs []handed) []*hookflow.Delivery {
 		ds[i] = x.d
 	}
 	return ds
+}
+
+// CountWrites makes h hold deliveries with the profiles they carry
+// (Delivery.Profile), for a store that is the only writer of its profiles
+// and tells h of every write (UserWritten): a delivery is handed out with
+// its profile only if no write of its user came since it was leased, so
+// the sender renders as it would have with the profile read again. A
+// store whose profiles other processes write too (PostgreSQL's nodes)
+// cannot tell, and its deliveries are held without them. Call it before
+// HandOff.
+func (h *Holder) CountWrites() { h.writes = new(writeCounts) }
+
+// UserWritten counts a write of the profile of user id: a statement that
+// inserts, updates, merges or deletes it, whether or not its transaction
+// commits.
+func (h *Holder) UserWritten(id string) {
+	if h.writes != nil {
+		h.writes.of(id).Add(1)
+	}
+}
+
+// writeCounts counts writes of profiles in slots by user id: a write of
+// any user of a slot makes the profiles of all of them be read again, in
+// 16 KiB whatever the number of users.
+type writeCounts [1 << 12]atomic.Uint32
+
+func (w *writeCounts) of(id string) *atomic.Uint32 {
+	return &w[crc32.ChecksumIEEE([]byte(id))%uint32(len(w))]
 }

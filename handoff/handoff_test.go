@@ -39,7 +39,16 @@ func (q *deferrals) deferred() []hookflow.Deferral {
 
 // started starts a hand-off whose sweeper ends with the test.
 func started(t *testing.T, max int) (*Holder, *deferrals) {
+	return startedWith(t, max, false)
+}
+
+// startedWith is started, for a store that counts the writes of its
+// profiles when countWrites.
+func startedWith(t *testing.T, max int, countWrites bool) (*Holder, *deferrals) {
 	var h Holder
+	if countWrites {
+		h.CountWrites()
+	}
 	q := &deferrals{}
 	h.HandOff(q, slog.New(slog.DiscardHandler), time.Minute, max, hookflow.Payload.StoredForm)
 	t.Cleanup(func() { h.stop() })
@@ -111,7 +120,7 @@ func TestBounds(t *testing.T) {
 // A profile a delivery carries counts against the bytes held with its
 // payload.
 func TestACarriedProfileCounts(t *testing.T) {
-	h, _ := started(t, 10)
+	h, _ := startedWith(t, 10, true)
 	d := due("with-profile")
 	d.Profile = &hookflow.User{ID: "aaaaaaaaaaaaaaaaaaaaaaaa", Attributes: map[string]any{"plan": "gold"}}
 	lease(t, h.NewRun(), d, 100)
@@ -220,5 +229,42 @@ func TestLeaseIsKeptToTheMicrosecond(t *testing.T) {
 	row, err := h.NewRun().Lease(d, 1)
 	if want := t0.Add(time.Minute + time.Microsecond); err != nil || !row.LeaseUntil.Equal(want) {
 		t.Errorf("lease until %v (%v), want %v", row.LeaseUntil, err, want)
+	}
+}
+
+// A delivery is handed out with the profile it carries only while no
+// write of its user came since it was leased, and only by a store that
+// counts those writes.
+func TestACarriedProfileIsHandedOutOnlyUnwritten(t *testing.T) {
+	withProfile := func(id, user string) *hookflow.Delivery {
+		d := due(id)
+		d.UserID = user
+		d.Profile = &hookflow.User{ID: user, Attributes: map[string]any{"plan": "gold"}}
+		return d
+	}
+
+	h, q := startedWith(t, 10, true)
+	r := h.NewRun()
+	lease(t, r, withProfile("kept", "u1"), 10)
+	lease(t, r, withProfile("written", "u2"), 10)
+	h.Updated(q, nil, []*Run{r}, true)
+	h.UserWritten("u2")
+	out, _ := h.fill(t0, nil, 10)
+	if len(out) != 2 {
+		t.Fatalf("handed out %v, want both", ids(out))
+	}
+	if out[0].Profile == nil {
+		t.Errorf("the profile of a user not written since was dropped")
+	}
+	if out[1].Profile != nil {
+		t.Errorf("the profile of a user written since was handed out")
+	}
+
+	off, q := started(t, 10)
+	r = off.NewRun()
+	lease(t, r, withProfile("uncounted", "u1"), 10)
+	off.Updated(q, nil, []*Run{r}, true)
+	if out, _ := off.fill(t0, nil, 10); len(out) != 1 || out[0].Profile != nil || off.bytes != 0 {
+		t.Errorf("a store that counts no writes: handed out %+v; want it without its profile", out)
 	}
 }

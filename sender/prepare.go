@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
 	"sync"
 	"time"
@@ -171,9 +170,15 @@ func (s *Sender) usersOf(ctx context.Context, ds []*hookflow.Delivery) (map[stri
 	if err != nil {
 		return nil, fmt.Errorf("reading %d users: %w", len(ids), err)
 	}
-	// A profile read now is at least as new as one carried from the
-	// enqueue.
-	maps.Copy(users, read)
+	// What the store says now wins over a profile carried from the
+	// enqueue: a newer profile, or none for a user deleted since.
+	for _, id := range ids {
+		if u := read[id]; u != nil {
+			users[id] = u
+		} else {
+			delete(users, id)
+		}
+	}
 	return users, nil
 }
 

@@ -36,10 +36,12 @@ func TestUsersOfTakesTheProfileADeliveryCarries(t *testing.T) {
 
 	carried := &hookflow.User{ID: stored["u1"].ID, ExternalID: "u1", Attributes: map[string]any{"plan": "gold"}}
 	s := &Sender{store: store}
+	gone := hookflow.NewUserID() // deleted since its deliveries were enqueued
 	users, err := s.usersOf(ctx, []*hookflow.Delivery{
 		{UserID: stored["u1"].ID, Profile: carried},
 		{UserID: stored["u2"].ID},
-		{UserID: hookflow.NewUserID()}, // deleted since
+		{UserID: gone, Profile: &hookflow.User{ID: gone}},
+		{UserID: gone},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +53,7 @@ func TestUsersOfTakesTheProfileADeliveryCarries(t *testing.T) {
 		t.Errorf("u2: %+v, want the stored profile", got)
 	}
 	if len(users) != 2 {
-		t.Errorf("%d users, want 2 (a deleted user is missing): %v", len(users), users)
+		t.Errorf("%d users, want 2 (a deleted user is missing, whatever a delivery carries): %v",
+			len(users), users)
 	}
 }

@@ -78,3 +78,61 @@ func TestCloseHandsBackWhatItHolds(t *testing.T) {
 		t.Errorf("after Close: %+v, %v; want it pending in the table", got, err)
 	}
 }
+
+// A held delivery is handed out with the profile it carries, unless its
+// user was written since: a user deleted, or updated, after the event
+// is read again by the sender, which then finds it gone or changed.
+func TestHeldProfileGoesOnlyUnwritten(t *testing.T) {
+	ctx := context.Background()
+	s := openInternal(t)
+	stop := s.HandOff(time.Minute, 10)
+	defer stop(ctx)
+	users := map[string]*hookflow.User{}
+	if err := s.Update(ctx, func(tx hookflow.Tx) error {
+		for _, ext := range []string{"kept", "deleted", "updated"} {
+			users[ext] = &hookflow.User{ID: hookflow.NewUserID(), ExternalID: ext, Attributes: map[string]any{}}
+			if err := tx.InsertUser(users[ext]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	now := time.Now()
+	var ds []*hookflow.Delivery
+	for _, ext := range []string{"kept", "deleted", "updated"} {
+		ds = append(ds, &hookflow.Delivery{ID: "d-" + ext, Origin: hookflow.OriginCampaign,
+			UserID: users[ext].ID, State: hookflow.StatePending, DueAt: now, CreatedAt: now,
+			Profile: users[ext]})
+	}
+	if err := s.Update(ctx, func(tx hookflow.Tx) error { return tx.Enqueue(ds) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, func(tx hookflow.Tx) error {
+		if err := tx.DeleteUser(users["deleted"].ID); err != nil {
+			return err
+		}
+		u := *users["updated"]
+		u.Attributes = map[string]any{"plan": "gold"}
+		return tx.UpdateUser(&u)
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := s.SaveAndClaim(ctx, now, hookflow.QueueWrite{}, 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	carried := map[string]bool{}
+	for _, d := range out {
+		carried[d.ID] = d.Profile != nil
+	}
+	want := map[string]bool{"d-kept": true, "d-deleted": false, "d-updated": false}
+	for id, w := range want {
+		if got, ok := carried[id]; !ok || got != w {
+			t.Errorf("%s handed out: %v, with its profile: %v; want with it %v", id, ok, got, w)
+		}
+	}
+}

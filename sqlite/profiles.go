@@ -32,10 +32,14 @@ type profileCache struct {
 	mu       sync.Mutex
 	external map[string]*hookflow.User // by external id; handed out as copies only
 	brazeIDs map[string]string         // braze id → external id, of those kept
+	// written is told of every profile forget is, as a write of it: the
+	// hand-off's count of writes (handoff.Holder.UserWritten).
+	written func(id string)
 }
 
-func newProfileCache() *profileCache {
-	return &profileCache{external: map[string]*hookflow.User{}, brazeIDs: map[string]string{}}
+func newProfileCache(written func(id string)) *profileCache {
+	return &profileCache{external: map[string]*hookflow.User{}, brazeIDs: map[string]string{},
+		written: written}
 }
 
 // find returns copies of the kept profiles of ids, keyed by external id,
@@ -75,6 +79,7 @@ func (c *profileCache) keep(users map[string]*hookflow.User) {
 // forget drops the profile with braze id id, and any kept under the
 // external id ext (which may be empty), before a statement writes them.
 func (c *profileCache) forget(id, ext string) {
+	c.written(id)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.brazeIDs[id]; ok {

@@ -132,7 +132,12 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{write: newPool(write), logger: logger, profiles: newProfileCache()}
+	s := &Store{write: newPool(write), logger: logger}
+	// The one writer of its profiles (the write connection), the store
+	// tells the hand-off of each write, so deliveries can be held with the
+	// profiles they carry.
+	s.handoff.CountWrites()
+	s.profiles = newProfileCache(s.handoff.UserWritten)
 
 	// Migrate before opening the readers so the file is in WAL mode and
 	// has its schema by the time any reader connects.

@@ -186,9 +186,10 @@ func (m *memoTx) Enqueue(ds []*hookflow.Delivery) error {
 // this request wrote is left out: the memory holds it as the request
 // built it, and a render must see it as the store gives it back.
 //
-// The render then sees the profile as it was when the event was taken,
-// not a few milliseconds later when the sender gets to it: the same as a
-// render at once, which is what the hand-off stands for.
+// The hand-off passes a profile on only while its user has not been
+// written since (package handoff): a sender that gets a delivery without
+// it reads the profile as it is then, so a render sees what it would
+// have seen without this.
 func (m *memoTx) withProfiles(ds []*hookflow.Delivery) {
 	for _, d := range ds {
 		if d.Profile != nil || m.written[d.UserID] {
