@@ -411,6 +411,9 @@ func (s *Sender) dispatch(ctx context.Context, ready []outgoing, inflight *sync.
 	s.busy.sweep(now)
 	for _, d := range ready {
 		release, hold := s.acquire(d.host)
+		if hold.Reason == hostgate.HoldNone {
+			s.waits.started(d.host)
+		}
 		switch host := d.host; {
 		case hold.Reason == hostgate.HoldNone && !s.waits.has(host):
 			// A slot free at claim time while none of the host's

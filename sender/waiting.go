@@ -30,14 +30,21 @@ const maxWait = 2 * time.Second
 // the isolation test).
 const maxWaitersPerHost = 16
 
-// waitAhead is how much of a host's turnover (waiters that got a slot,
-// per second) may wait for it beyond maxWaitersPerHost. A fast host at
+// waitAhead is how much of a host's turnover (attempts that started, per
+// second) may wait for it beyond maxWaitersPerHost. A fast host at
 // its limit (one receiver taking thousands a second through its 32
 // connections) empties 16 waiters in well under a millisecond, then idles
 // until the next claim, while the rest of its backlog went back to the
 // queue to be claimed and deferred again: a third of the end-to-end
 // benchmark's CPU. Sized by turnover, a fast host gets as many waiters as
 // it takes in waitAhead, and a slow host keeps the small bound.
+//
+// The turnover counts every attempt that started, not only waiters': a
+// fast host that rarely fills its slots had almost no waiters to count,
+// so the first time a hiccup filled them (its exchanges took 10 ms instead
+// of 1 for a moment) it had the small bound, and the deliveries beyond it
+// went back to the queue for BusyDelay: the bench's neighbours scenario
+// saw a healthy webhook 130 ms late that way.
 const waitAhead = 200 * time.Millisecond
 
 type waiter struct {
@@ -48,11 +55,12 @@ type waiter struct {
 // hostWait is one host's waiters and how fast it takes them.
 type hostWait struct {
 	queue []waiter
-	// started counts waiters that got a slot since window began, and
+	// started counts attempts that started since window began, and
 	// before those of the second before it.
 	window          time.Time
 	started, before int
-	// lastUsed is when the host last had a waiter, for forgetting it.
+	// lastUsed is when the host last had a waiter or an attempt start,
+	// for forgetting it.
 	lastUsed time.Time
 }
 
@@ -68,7 +76,7 @@ func (h *hostWait) limit(now time.Time) int {
 	return max(maxWaitersPerHost, int(perSecond*waitAhead.Seconds()))
 }
 
-// took counts n waiters that got a slot at now.
+// took counts n attempts that started at now.
 func (h *hostWait) took(n int, now time.Time) {
 	switch since := now.Sub(h.window); {
 	case since >= 2*time.Second:
@@ -114,6 +122,24 @@ func (w *waiting) add(host string, o outgoing, limit int) bool {
 	h.lastUsed = now
 	w.count++
 	return true
+}
+
+// started counts an attempt to host that started at once, without
+// waiting (those that waited count as they leave the wait).
+func (w *waiting) started(host string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.hosts == nil {
+		w.hosts = map[string]*hostWait{}
+	}
+	now := time.Now()
+	h := w.hosts[host]
+	if h == nil {
+		h = &hostWait{window: now}
+		w.hosts[host] = h
+	}
+	h.took(1, now)
+	h.lastUsed = now
 }
 
 // fast reports whether host takes waiters faster than the small bound

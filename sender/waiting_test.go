@@ -59,3 +59,27 @@ func TestWaitingAddHonoursBothBounds(t *testing.T) {
 		t.Errorf("count %d, want %d", w.count, maxWaitersPerHost+1)
 	}
 }
+
+// A fast host that never had to wait is known to be fast the first time
+// its slots fill: its wait takes its turnover, not the small bound, so a
+// moment's hiccup does not send its deliveries back to the queue.
+func TestAFastHostsFirstWaitFollowsItsAttempts(t *testing.T) {
+	var w waiting
+	o := outgoing{Delivery: &hookflow.Delivery{ID: "d"}}
+	for range 100 { // well within 10 ms: 10,000 a second or more
+		w.started("fast.example")
+	}
+	w.started("slow.example")
+	accepted := func(host string) (n int) {
+		for w.add(host, o, 10000) {
+			n++
+		}
+		return n
+	}
+	if n := accepted("fast.example"); n < 1000 {
+		t.Errorf("fast.example, 100 attempts started at once, took %d waiters; want its turnover's, 1,000 or more", n)
+	}
+	if n := accepted("slow.example"); n > 2*maxWaitersPerHost {
+		t.Errorf("slow.example, one attempt started, took %d waiters; want about maxWaitersPerHost", n)
+	}
+}
