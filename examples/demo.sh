@@ -2,7 +2,8 @@
 # Hookflow in one command: starts a sink (prints every webhook it receives)
 # and a Hookflow server on a fresh data directory, loads the example
 # campaigns, replays examples/events.jsonl, makes one API-triggered send, and
-# shows the activity log. Stop it with Ctrl-C; it cleans up after itself.
+# shows the activity log. In a terminal it then keeps running until Ctrl-C;
+# otherwise (or with CI set) it exits. Either way it cleans up after itself.
 #
 # Ports: API on $HOOKFLOW_DEMO_API (default 127.0.0.1:8080), sink on
 # $HOOKFLOW_DEMO_SINK (default 127.0.0.1:9000; the example campaigns point at

@@ -104,10 +104,16 @@ func (c *keysRevokeCmd) Run() error {
 	return nil
 }
 
-type migrateCmd struct{ storeFlags }
+type migrateCmd struct {
+	storeFlags
+	logFlags
+}
 
+// Run logs each migration it applies ("migration applied version=N"), so
+// an operator sees what an upgrade changed; none logged means there was
+// nothing to apply.
 func (c *migrateCmd) Run() error {
-	store, err := c.open(false)
+	store, err := c.openLogged(context.Background(), false, c.logger())
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,6 +71,20 @@ func TestMigrateCommandSQLite(t *testing.T) {
 	out, err := exec.Command(binary, "migrate", "--data-dir", dir).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "database is up to date: "+dir) {
 		t.Fatalf("hookflow migrate: %v\n%s", err, out)
+	}
+	files, err := filepath.Glob(filepath.Join("..", "..", "sqlite", "migrations", "*.sql"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("sqlite migrations: %v %v", files, err)
+	}
+	if got := strings.Count(string(out), "migration applied"); got != len(files) {
+		t.Errorf("first migrate logged %d migrations, want %d:\n%s", got, len(files), out)
+	}
+	if !strings.Contains(string(out), fmt.Sprintf("version=%d ", len(files))) {
+		t.Errorf("first migrate did not log version %d:\n%s", len(files), out)
+	}
+	out, err = exec.Command(binary, "migrate", "--data-dir", dir).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "migration applied") {
+		t.Errorf("second migrate: %v, want nothing applied:\n%s", err, out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "hookflow.db")); err != nil {
 		t.Fatal(err)
