@@ -56,9 +56,16 @@ func (c *keyCache) checkKey(r *http.Request, scope string) (*hookflow.APIKey, er
 
 // authenticate returns the key r's bearer secret names.
 func (c *keyCache) authenticate(r *http.Request) (*hookflow.APIKey, error) {
-	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	header := r.Header.Get("Authorization")
+	secret, ok := strings.CutPrefix(header, "Bearer ")
 	if !ok || secret == "" {
-		return nil, errorf(http.StatusUnauthorized, "missing API key: send it as 'Authorization: Bearer <key>' (create one with 'hookflow keys create')")
+		// A header in another form is not a missing key: saying so sent
+		// people looking for a key they had in fact sent.
+		problem := "missing API key"
+		if header != "" {
+			problem = "Authorization header is not 'Bearer <key>'"
+		}
+		return nil, errorf(http.StatusUnauthorized, "%s: send it as 'Authorization: Bearer <key>' (create one with 'hookflow keys create')", problem)
 	}
 	return c.lookup(r, HashKey(strings.TrimSpace(secret)))
 }

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -19,6 +21,23 @@ func TestAPIAuth(t *testing.T) {
 
 	status, body := e.sys.DoKey("", "POST", "/users/track", track)
 	apError(t, status, body, 401, "missing API key: send it as 'Authorization: Bearer <key>' (create one with 'hookflow keys create')")
+	for _, header := range []string{"Basic abc", "hf_secret-without-bearer", "Bearer "} {
+		req, err := http.NewRequest("GET", e.sys.URL+"/v1/campaigns", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		apError(t, resp.StatusCode, body, 401, "Authorization header is not 'Bearer <key>': send it as 'Authorization: Bearer <key>' (create one with 'hookflow keys create')")
+	}
 	status, body = e.sys.DoKey("hf_not-a-key", "GET", "/v1/campaigns", nil)
 	apError(t, status, body, 401, "invalid API key: this server has no such key (keys live in the server's database: was it created with the same --data-dir?)")
 
