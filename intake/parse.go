@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookflow/hookflow"
@@ -159,9 +162,28 @@ func splitArrays(body []byte) (map[string][]json.RawMessage, error) {
 	}
 
 	if countItems(arrays) == 0 {
-		return nil, hookflow.Invalid("", "'attributes', 'events' or 'purchases' must hold at least one object")
+		return nil, hookflow.Invalid("", "'attributes', 'events' or 'purchases' must hold at least one object%s",
+			unknownFields(top))
 	}
 	return arrays, nil
+}
+
+// unknownFields names the top-level fields of a request that are none of
+// the three arrays, for the error of a request with nothing to do: a
+// misspelt "atributes" is then found at once. A request with something to
+// do may carry other fields, as Braze's may.
+func unknownFields(top map[string][]byte) string {
+	var names []string
+	for name := range top {
+		if name != InputAttributes && name != InputEvents && name != InputPurchases {
+			names = append(names, strconv.Quote(name))
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	slices.Sort(names)
+	return " (unknown fields: " + strings.Join(names, ", ") + ")"
 }
 
 // invalidBody explains why body, which is not valid JSON, was refused.

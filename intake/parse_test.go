@@ -40,7 +40,9 @@ func TestParseRefusesWholeRequest(t *testing.T) {
 		{"only empty and null arrays", `{"events": [], "attributes": null, "purchases": []}`, "",
 			"'attributes', 'events' or 'purchases' must hold at least one object"},
 		{"only unknown keys", `{"partner": "x"}`, "",
-			"'attributes', 'events' or 'purchases' must hold at least one object"},
+			`'attributes', 'events' or 'purchases' must hold at least one object (unknown fields: "partner")`},
+		{"misspelt arrays", `{"events": [], "atributes": [{"external_id": "u"}], "Purchases": []}`, "",
+			`'attributes', 'events' or 'purchases' must hold at least one object (unknown fields: "Purchases", "atributes")`},
 		{"76 events", `{"events": ` + objects(76, validEvent) + `}`, "events",
 			"has 76 objects; at most 75 are allowed"},
 		{"76 attributes, valid events", `{"events": [` + validEvent + `], "attributes": ` +
