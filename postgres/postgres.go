@@ -87,7 +87,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("parsing database url: %w", err)
 	}
-	if err := createSchema(ctx, cfg.ConnConfig); err != nil {
+	if err := createSchema(ctx, cfg.ConnConfig, logger); err != nil {
 		return nil, err
 	}
 
@@ -111,8 +111,10 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 
 // createSchema creates the first schema of the URL's search_path if it does
 // not exist. It looks before creating because CREATE SCHEMA IF NOT EXISTS
-// still needs the CREATE privilege, which a deployment's role may lack.
-func createSchema(ctx context.Context, cc *pgx.ConnConfig) error {
+// still needs the CREATE privilege, which a deployment's role may lack. It
+// logs a schema it created: a misspelt search_path otherwise starts an
+// empty deployment without a word.
+func createSchema(ctx context.Context, cc *pgx.ConnConfig, logger *slog.Logger) error {
 	path := cc.RuntimeParams["search_path"]
 	name := strings.TrimSpace(strings.Split(path, ",")[0])
 	name = strings.Trim(name, `"`)
@@ -137,11 +139,12 @@ func createSchema(ctx context.Context, cc *pgx.ConnConfig) error {
 		// Nodes starting together on a new schema race here (IF NOT
 		// EXISTS does not make the check and the creation atomic): the
 		// loser finds the schema the winner made.
-		err = nil
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("creating schema %s: %w", name, err)
 	}
+	logger.Info("schema created", "schema", name)
 	return nil
 }
 

@@ -23,7 +23,7 @@ type keysCmd struct {
 type keysCreateCmd struct {
 	storeFlags
 	Name   string   `required:"" help:"A name to tell the key apart, e.g. ops."`
-	Scopes []string `default:"all" help:"Comma-separated permissions: ${scopes}." sep:","`
+	Scopes []string `default:"all" help:"Comma-separated permissions: ${scopes}. Default: all." sep:","`
 	// AllowedIPs is kept as one string so ParseAllowedIPs reports the bad
 	// item by name.
 	AllowedIPs string `name:"allowed-ips" help:"Comma-separated CIDRs and addresses callers of this key must come from, e.g. 10.0.0.0/8,203.0.113.7. Default: any."`

@@ -27,7 +27,7 @@ type cli struct {
 
 // storeFlags are shared by every command that opens the store.
 type storeFlags struct {
-	DataDir     string `default:"./data" env:"HOOKFLOW_DATA_DIR" help:"Directory of the embedded SQLite database (created if missing). Default ${default}."`
+	DataDir     string `default:"./data" env:"HOOKFLOW_DATA_DIR" help:"Directory of the embedded SQLite database (serve and migrate create it if missing). Default ${default}."`
 	DatabaseURL string `env:"HOOKFLOW_DATABASE_URL" help:"PostgreSQL URL (postgres://user@host:5432/db?search_path=schema) to use instead of SQLite; every node of a cluster names the same one. Default: none (SQLite in --data-dir)."`
 }
 

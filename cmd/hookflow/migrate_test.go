@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,10 +36,20 @@ func TestMigrateCommand(t *testing.T) {
 	wg.Wait()
 	out, err := exec.Command(binary, "migrate", "--database-url", dbURL).CombinedOutput()
 	outs, errs = append(outs, string(out)), append(errs, err)
+	schema, _ := url.Parse(dbURL)
+	upToDate := "database is up to date: postgresql://" + schema.Host + schema.Path +
+		" (schema " + schema.Query().Get("search_path") + ")"
+	created := 0
 	for i := range outs {
-		if errs[i] != nil || !strings.Contains(outs[i], "database is up to date: postgresql") {
-			t.Errorf("hookflow migrate run %d: %v\n%s", i, errs[i], outs[i])
+		if errs[i] != nil || !strings.Contains(outs[i], upToDate) {
+			t.Errorf("hookflow migrate run %d: %v, want %q\n%s", i, errs[i], upToDate, outs[i])
 		}
+		if strings.Contains(outs[i], "schema created") {
+			created++
+		}
+	}
+	if created == 0 || strings.Contains(outs[3], "schema created") || strings.Contains(outs[3], "migration applied") {
+		t.Errorf("%d of the first three runs logged the new schema, and the last, on an up-to-date one, said:\n%s", created, outs[3])
 	}
 
 	var versions, newest int
@@ -91,5 +102,22 @@ func TestMigrateCommandSQLite(t *testing.T) {
 	}
 	if out, err := exec.Command(binary, "keys", "list", "--data-dir", dir).CombinedOutput(); err != nil {
 		t.Errorf("keys list after migrate: %v\n%s", err, out)
+	}
+}
+
+// The store a command names in its messages: never the URL's password.
+func TestStoreWhere(t *testing.T) {
+	for _, tt := range []struct {
+		flags storeFlags
+		want  string
+	}{
+		{storeFlags{DataDir: "./data"}, "./data"},
+		{storeFlags{DataDir: "./data", DatabaseURL: "postgres://app:s3cret@db.internal:5433/hooks?search_path=hf&sslmode=require"},
+			"postgresql://db.internal:5433/hooks (schema hf)"},
+		{storeFlags{DatabaseURL: "postgresql://127.0.0.1/test"}, "postgresql://127.0.0.1/test"},
+	} {
+		if got := tt.flags.where(); got != tt.want {
+			t.Errorf("where() of %+v = %q, want %q", tt.flags, got, tt.want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,12 +46,22 @@ func (f storeFlags) openLogged(ctx context.Context, existing bool, log *slog.Log
 	return store, nil
 }
 
-// where names the store for logs and messages.
+// where names the store for logs and messages: the data directory, or the
+// PostgreSQL server, database and schema, without the URL's credentials,
+// so an operator sees which of several databases a command used.
 func (f storeFlags) where() string {
-	if f.DatabaseURL != "" {
+	if f.DatabaseURL == "" {
+		return f.DataDir
+	}
+	u, err := url.Parse(f.DatabaseURL)
+	if err != nil {
 		return "postgresql"
 	}
-	return f.DataDir
+	where := "postgresql://" + u.Host + u.Path
+	if schema := u.Query().Get("search_path"); schema != "" {
+		where += " (schema " + schema + ")"
+	}
+	return where
 }
 
 // listener is a store that can wake senders when another node enqueues.
