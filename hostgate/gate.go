@@ -291,6 +291,12 @@ func (g *Gate) snapshot(h *host, now time.Time) HostState {
 	}
 }
 
+// MaxPerHost is the most attempts a healthy host may have in flight, 0
+// when there is no such limit.
+func (g *Gate) MaxPerHost() int {
+	return max(g.opts.MaxPerHost, 0)
+}
+
 func (g *Gate) limit(state string) int {
 	switch state {
 	case StatePaused:

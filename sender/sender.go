@@ -148,12 +148,22 @@ func New(store Store, client *deliver.Client, policy deliver.Policy, clock hookf
 		log:       log,
 		opts:      opts,
 		busy:      busyHosts{},
+		waits:     waiting{perHost: perHostOf(opts.Gate)},
 		claimCap:  opts.BatchSize,
 		templates: newTemplates(store, render.NewEngine()),
 		wake:      make(chan struct{}, 1),
 		slots:     make(chan struct{}, opts.Concurrency),
 		outcomes:  newOutbox(max(4*opts.Concurrency, 1024)),
 	}
+}
+
+// perHostOf is the most attempts gate lets one host have in flight, 0
+// for none.
+func perHostOf(gate *hostgate.Gate) int {
+	if gate == nil {
+		return 0
+	}
+	return gate.MaxPerHost()
 }
 
 // Wake tells the sender that deliveries may be due now. It never blocks.
@@ -411,15 +421,13 @@ func (s *Sender) dispatch(ctx context.Context, ready []outgoing, inflight *sync.
 	s.busy.sweep(now)
 	for _, d := range ready {
 		release, hold := s.acquire(d.host)
-		if hold.Reason == hostgate.HoldNone {
-			s.waits.started(d.host)
-		}
-		switch host := d.host; {
-		case hold.Reason == hostgate.HoldNone && !s.waits.has(host):
+		// The wait runs on the real clock, as the attempts do.
+		switch host, at := d.host, time.Now(); {
+		case hold.Reason == hostgate.HoldNone && s.waits.start(host, at):
 			// A slot free at claim time while none of the host's
 			// deliveries waits: the host is not busy any more.
 			s.busy.free(host)
-		case hold.Reason == hostgate.HoldBusy && s.waits.add(host, d, cap(s.slots)):
+		case hold.Reason == hostgate.HoldBusy && s.waits.add(host, d, cap(s.slots), at):
 			continue
 		case hold.Reason == hostgate.HoldBusy:
 			sentBack = true

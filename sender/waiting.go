@@ -45,6 +45,14 @@ const maxWaitersPerHost = 16
 // of 1 for a moment) it had the small bound, and the deliveries beyond it
 // went back to the queue for BusyDelay: the bench's neighbours scenario
 // saw a healthy webhook 130 ms late that way.
+//
+// But starts into free slots are no turnover: a slow host that fills its
+// 32 idle slots in one dispatch started 32 in a millisecond, a rate that
+// earned it every waiter of the sender, whose claims then stopped for up to
+// maxWait (a review found healthy webhooks 2 s late so). Only the starts
+// beyond the host's slots, over the last one to two seconds, prove that
+// slots were freed and reused, and the waiters a host may have are capped
+// by them.
 const waitAhead = 200 * time.Millisecond
 
 type waiter struct {
@@ -64,8 +72,13 @@ type hostWait struct {
 	lastUsed time.Time
 }
 
-// limit is how many waiters the host may have at now.
-func (h *hostWait) limit(now time.Time) int {
+// limit is how many waiters the host may have at now, perHost being the
+// most attempts it may have in flight (0: no such limit).
+func (h *hostWait) limit(now time.Time, perHost int) int {
+	reused := h.started + h.before - perHost
+	if reused <= 0 {
+		return maxWaitersPerHost
+	}
 	// The faster of two rates: over the current window so far (at least
 	// 10 ms, so a first few starts are not taken for a torrent), which
 	// sees a burst within milliseconds, and over the second before it as
@@ -73,7 +86,7 @@ func (h *hostWait) limit(now time.Time) int {
 	cur := max(now.Sub(h.window), 10*time.Millisecond)
 	perSecond := max(float64(h.started)/cur.Seconds(),
 		float64(h.started+h.before)/(cur+time.Second).Seconds())
-	return max(maxWaitersPerHost, int(perSecond*waitAhead.Seconds()))
+	return max(maxWaitersPerHost, min(int(perSecond*waitAhead.Seconds()), reused))
 }
 
 // took counts n attempts that started at now.
@@ -93,6 +106,25 @@ type waiting struct {
 	mu    sync.Mutex
 	hosts map[string]*hostWait
 	count int
+	// perHost is the most attempts a host may have in flight (the gate's
+	// MaxPerHost), 0 when there is no such limit.
+	perHost int
+	// forgotAt is when forget last ran.
+	forgotAt time.Time
+}
+
+// host returns the record of name, made at now if it had none. The caller
+// holds mu.
+func (w *waiting) host(name string, now time.Time) *hostWait {
+	if w.hosts == nil {
+		w.hosts = map[string]*hostWait{}
+	}
+	h := w.hosts[name]
+	if h == nil {
+		h = &hostWait{window: now}
+		w.hosts[name] = h
+	}
+	return h
 }
 
 // waiters counts the deliveries waiting.
@@ -102,20 +134,12 @@ func (w *waiting) waiters() int {
 	return w.count
 }
 
-// add keeps o waiting for host; false when the wait is full.
-func (w *waiting) add(host string, o outgoing, limit int) bool {
+// add keeps o waiting for host from now; false when the wait is full.
+func (w *waiting) add(host string, o outgoing, limit int, now time.Time) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.hosts == nil {
-		w.hosts = map[string]*hostWait{}
-	}
-	now := time.Now()
-	h := w.hosts[host]
-	if h == nil {
-		h = &hostWait{window: now}
-		w.hosts[host] = h
-	}
-	if w.count >= limit || len(h.queue) >= h.limit(now) {
+	h := w.host(host, now)
+	if w.count >= limit || len(h.queue) >= h.limit(now, w.perHost) {
 		return false
 	}
 	h.queue = append(h.queue, waiter{o: o, since: now})
@@ -124,22 +148,17 @@ func (w *waiting) add(host string, o outgoing, limit int) bool {
 	return true
 }
 
-// started counts an attempt to host that started at once, without
-// waiting (those that waited count as they leave the wait).
-func (w *waiting) started(host string) {
+// start counts an attempt to host that started at now without waiting
+// (those that waited count as they leave the wait), and reports whether
+// none of the host's deliveries waits: one lock for both, as the loop asks
+// for every delivery it starts.
+func (w *waiting) start(host string, now time.Time) (idle bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.hosts == nil {
-		w.hosts = map[string]*hostWait{}
-	}
-	now := time.Now()
-	h := w.hosts[host]
-	if h == nil {
-		h = &hostWait{window: now}
-		w.hosts[host] = h
-	}
+	h := w.host(host, now)
 	h.took(1, now)
 	h.lastUsed = now
+	return len(h.queue) == 0
 }
 
 // fast reports whether host takes waiters faster than the small bound
@@ -148,15 +167,7 @@ func (w *waiting) fast(host string, now time.Time) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	h := w.hosts[host]
-	return h != nil && h.limit(now) > maxWaitersPerHost
-}
-
-// has reports whether a delivery of host waits.
-func (w *waiting) has(host string) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	h := w.hosts[host]
-	return h != nil && len(h.queue) > 0
+	return h != nil && h.limit(now, w.perHost) > maxWaitersPerHost
 }
 
 // runWaiting starts the waiting deliveries whose host has room now, in
@@ -165,8 +176,8 @@ func (w *waiting) has(host string) bool {
 func (s *Sender) runWaiting(inflight *sync.WaitGroup) {
 	s.waits.mu.Lock()
 	defer s.waits.mu.Unlock()
+	s.waits.forget(time.Now())
 	if s.waits.count == 0 {
-		s.waits.forget(time.Now())
 		return
 	}
 	now := s.clock.Now()
@@ -224,11 +235,17 @@ func (s *Sender) next(host string) (outgoing, func(hostgate.Outcome), bool) {
 	return w.o, release, true
 }
 
-// forget drops the hosts that had no waiter for a while, so the map does
-// not keep every host ever busy. It runs when nothing waits.
+// forget drops the hosts that had neither a waiter nor an attempt start
+// for a while, so the map does not keep every host ever sent to. It scans
+// at most once a second, whatever waits: every start makes a record, and
+// one slow host that always has waiters must not pin the rest.
 func (w *waiting) forget(now time.Time) {
+	if now.Sub(w.forgotAt) < time.Second {
+		return
+	}
+	w.forgotAt = now
 	for host, h := range w.hosts {
-		if now.Sub(h.lastUsed) > 2*time.Second {
+		if len(h.queue) == 0 && now.Sub(h.lastUsed) > 2*time.Second {
 			delete(w.hosts, host)
 		}
 	}
