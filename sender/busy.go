@@ -51,6 +51,22 @@ func (b busyHosts) delay(host string, now time.Time, base time.Duration, grow bo
 	return h.delay + time.Duration(rand.Int64N(int64(h.delay/2)+1))
 }
 
+// stalled puts host's backlog off for the longest delay at once, rather
+// than after doubling up to it: a delivery waited maxWait in memory and
+// no slot of the host freed meanwhile (the wait is first come, first
+// served), so the host is slow for certain. At a host answering in 30 s,
+// the doubling sent its backlog round the queue, claimed and deferred
+// again, every 0.1 to 3 s for the first seconds; in the bench's neighbours
+// scenario that churn was what the bad neighbours cost the healthy host
+// beyond their traffic. A host that frees a slot again (free) or turns
+// fast starts from the base.
+func (b busyHosts) stalled(host string, now time.Time) {
+	if h := b[host]; h != nil && h.delay >= maxBusyDelay {
+		return
+	}
+	b[host] = &busyHost{delay: maxBusyDelay, bumpedAt: now}
+}
+
 // free forgets host: one of its deliveries was claimed and got a slot at
 // once, so its backlog should be looked at again soon.
 func (b busyHosts) free(host string) {

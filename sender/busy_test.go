@@ -55,3 +55,22 @@ func TestBusyDelayDoublesWhileTheHostStaysBusy(t *testing.T) {
 		t.Error("sweep dropped slow.example, busy just now")
 	}
 }
+
+// A host whose waiter waited maxWait without a slot is put off for the
+// longest delay at once; freeing a slot brings it back to the base.
+func TestAStalledHostGetsTheLongestDelayAtOnce(t *testing.T) {
+	const base = 100 * time.Millisecond
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	b := busyHosts{}
+	b.delay("slow.example", start, base, true)
+	b.stalled("slow.example", start.Add(2*time.Second))
+	for _, after := range []time.Duration{2 * time.Second, 3 * time.Second, 9 * time.Second} {
+		if got := b.delay("slow.example", start.Add(after), base, true); got < maxBusyDelay || got > maxBusyDelay*3/2 {
+			t.Errorf("at +%s after the stall: delay %s, want %s to %s", after, got, maxBusyDelay, maxBusyDelay*3/2)
+		}
+	}
+	b.free("slow.example")
+	if got := b.delay("slow.example", start.Add(10*time.Second), base, true); got > base*3/2 {
+		t.Errorf("after free: delay %s, want the base %s again", got, base)
+	}
+}

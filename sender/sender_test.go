@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookflow/hookflow"
 	"github.com/hookflow/hookflow/hostgate"
+	"github.com/hookflow/hookflow/receiver"
 	"github.com/hookflow/hookflow/sender"
 	"github.com/hookflow/hookflow/sqlite"
 )
@@ -258,5 +259,72 @@ func TestDefaultLeaseFitsTheClientsTimeout(t *testing.T) {
 	}
 	if got := sender.DefaultLease(3 * time.Minute); got != 4*time.Minute {
 		t.Errorf("DefaultLease(3m) = %s, want 4m", got)
+	}
+}
+
+// deferralTimer is a real SQLite store that records the longest delay any
+// deferral it is given asks for, whether it comes with a claim or alone. A
+// wrapper is needed because the store keeps no record of deferrals.
+type deferralTimer struct {
+	*sqlite.Store
+	longest atomic.Int64 // nanoseconds
+}
+
+func (d *deferralTimer) note(now time.Time, ds []hookflow.Deferral) {
+	for _, x := range ds {
+		if late := int64(x.DueAt.Sub(now)); late > d.longest.Load() {
+			d.longest.Store(late)
+		}
+	}
+}
+
+func (d *deferralTimer) SaveAndClaim(ctx context.Context, now time.Time, w hookflow.QueueWrite,
+	limit int, lease time.Duration) ([]*hookflow.Delivery, error) {
+	d.note(now, w.Deferrals)
+	return d.Store.SaveAndClaim(ctx, now, w, limit, lease)
+}
+
+func (d *deferralTimer) Defer(ctx context.Context, now time.Time, ds []hookflow.Deferral) error {
+	d.note(now, ds)
+	return d.Store.Defer(ctx, now, ds)
+}
+
+// Once a delivery has waited in memory for a host's slot as long as it may
+// (2 s) and none freed, the host is slow for certain, and its backlog goes
+// back to the queue for the longest delay (5 s and up to half again) at
+// once. Before, the delay doubled from 0.1 s, and the backlog of a host
+// answering in 30 s went round the queue every few hundred milliseconds.
+func TestAStalledHostsBacklogIsPutOffAtOnce(t *testing.T) {
+	slow, err := receiver.Start(func(*receiver.Request, int) receiver.Response {
+		return receiver.Response{Delay: 30 * time.Second}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &deferralTimer{Store: openStore(t)}
+	u := newUser()
+	userIDs := make([]string, 60)
+	for i := range userIDs {
+		userIDs[i] = u.ID
+	}
+	enqueue(t, store, u, rawMessage(slow.URL()+"/x", "hi"), userIDs...)
+	gate := hostgate.New(hookflow.SystemClock{}, hostgate.Options{MaxPerHost: 2})
+	run(t, newSender(t, store, 40*time.Second, sender.Options{Gate: gate}))
+	// Closing cuts the held requests, so the sender's shutdown does not
+	// wait 30 s for them: registered after run, it runs before the sender
+	// stops.
+	t.Cleanup(func() { slow.Close() })
+
+	// By 5 s the doubling reaches at most 3.2 s (and half again): the
+	// longest delay comes only from the stall, at about 2 s.
+	deadline := time.Now().Add(5 * time.Second)
+	for store.longest.Load() < int64(5*time.Second) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := time.Duration(store.longest.Load()); got < 5*time.Second {
+		t.Errorf("longest deferral within 5 s of a 2-slot host stuck for 30 s: %s, want 5 s or more", got)
+	}
+	if got := slow.Count(); got != 2 {
+		t.Errorf("%d requests reached the stuck host, want its 2 slots' worth", got)
 	}
 }

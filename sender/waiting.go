@@ -188,6 +188,7 @@ func (s *Sender) runWaiting(inflight *sync.WaitGroup) {
 		for i, w := range queue {
 			if time.Since(w.since) > maxWait {
 				// It waited maxWait for a slot: the host is slow.
+				s.busy.stalled(host, now)
 				due := now.Add(s.busy.delay(host, now, s.opts.BusyDelay, true))
 				deferred = append(deferred, hookflow.Deferral{DeliveryID: w.o.ID, DueAt: due})
 				continue
