@@ -77,30 +77,30 @@ func TestClusterNodeKilledMidRequest(t *testing.T) {
 	// the kill comes, the rest through the survivors only.
 	batches := clusterDeliveries / clusterBatch
 	split := batches * 2 / 5
+
+	// The dead node's request that brings it to a third of what went in
+	// through it is held at the receiver, and the node killed then: the
+	// kill is certain to cut at least that one mid-request. Deliveries due
+	// at once are handed to the sender of the node that enqueued them, so
+	// its share of phase one is what it surely has to send. The hold is
+	// set before the first request: set once a third had arrived, for the
+	// node's next request, it came too late in some runs, the node having
+	// sent all its share in between, and then it had nothing left.
+	killAt := split * clusterBatch / clusterNodes / 3
+	held := rec.holdAt(deadNode, killAt)
 	if err := intake(clients, campaign, 0, split); err != nil {
 		t.Fatal(err)
 	}
 	phase2 := make(chan error, 1)
 	go func() { phase2 <- intake(without(clients, deadNode), campaign, split, batches) }()
 
-	// Wait for the dead node to send a third of what went in through it.
-	// Deliveries due at once are handed to the sender of the node that
-	// enqueued them, so its share of phase one is what it surely has to
-	// send; waiting for a third of all the deliveries instead let it
-	// finish its share first in some runs, and then it had nothing left.
-	share := split * clusterBatch / clusterNodes
-	waitFor(t, 60*time.Second, "the dead node's first third of its share", func() (bool, error) {
-		return rec.sentBy(deadNode) >= share/3, nil
-	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	// Hold the dead node's next request at the receiver and kill it then:
-	// the kill is certain to cut at least that one mid-request.
-	held := rec.holdNext(deadNode)
 	select {
 	case <-held:
 	case <-ctx.Done():
-		t.Fatalf("node %d sent nothing more", deadNode)
+		t.Fatalf("node %d sent %d requests, not the %d at which it is killed",
+			deadNode, rec.sentBy(deadNode), killAt)
 	}
 	arrivedAtKill := rcv.Count()
 	rec.killing()
@@ -208,20 +208,21 @@ type arrival struct {
 }
 
 // arrivals records every request by webhook-id, in arrival order, and can
-// hold one node's next request until released.
+// hold one node's n-th request until released.
 type arrivals struct {
 	mu     sync.Mutex
 	owners *connOwners
 	byID   map[string][]arrival
 	sent   map[int]int // requests by node
 	killed bool
-	// While holding, the next request of holdNode is held: held is closed
-	// when it came, unheld when it may be answered.
-	holding  bool
-	holdNode int
-	held     chan struct{}
-	unheld   chan struct{}
-	once     sync.Once
+	// While holding, the request that makes holdCount of holdNode's is
+	// held: held is closed when it came, unheld when it may be answered.
+	holding   bool
+	holdNode  int
+	holdCount int
+	held      chan struct{}
+	unheld    chan struct{}
+	once      sync.Once
 }
 
 func newArrivals() *arrivals {
@@ -231,12 +232,13 @@ func newArrivals() *arrivals {
 	}
 }
 
-// holdNext makes the next request from node wait, unanswered, until
-// release; the channel it returns is closed when that request came.
-func (a *arrivals) holdNext(node int) <-chan struct{} {
+// holdAt makes node's n-th request (counting from the first) wait,
+// unanswered, until release; the channel it returns is closed when that
+// request came.
+func (a *arrivals) holdAt(node, n int) <-chan struct{} {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.holding, a.holdNode = true, node
+	a.holding, a.holdNode, a.holdCount = true, node, n
 	return a.held
 }
 
@@ -254,7 +256,7 @@ func (a *arrivals) release() {
 }
 
 // script records r and answers 200 after 0–20 ms, so that requests are in
-// flight whenever the kill comes, or holds it when holdNext asks.
+// flight whenever the kill comes, or holds it when holdAt asks.
 func (a *arrivals) script(r *receiver.Request, _ int) receiver.Response {
 	a.mu.Lock()
 	owners := a.owners
@@ -271,7 +273,7 @@ func (a *arrivals) script(r *receiver.Request, _ int) receiver.Response {
 	}
 	a.byID[id] = append(a.byID[id], got)
 	a.sent[got.node]++
-	hold := a.holding && got.node == a.holdNode
+	hold := a.holding && got.node == a.holdNode && a.sent[got.node] >= a.holdCount
 	if hold {
 		a.holding = false
 		close(a.held)
