@@ -16,6 +16,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hookflow/hookflow"
@@ -155,9 +156,33 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", s.Metrics)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allowed := methodsFor(mux, r); len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			writeError(w, r, s.log, errorf(http.StatusMethodNotAllowed, "%s %s: use %s",
+				r.Method, r.URL.Path, strings.Join(allowed, " or ")))
+			return
+		}
 		writeError(w, r, s.log, errorf(http.StatusNotFound, "no endpoint %s %s", r.Method, r.URL.Path))
 	})
 	return mux
+}
+
+// methodsFor lists the methods mux has a route for at r's path, when r
+// came to the catch-all: a GET of /users/track is a wrong method, not a
+// missing endpoint, and saying which method to use ends the search.
+func methodsFor(mux *http.ServeMux, r *http.Request) []string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
 }
 
 // authorized checks the key and its scope, then runs h and writes what it

@@ -77,6 +77,29 @@ func TestAPIAuth(t *testing.T) {
 
 	status, body = e.sys.DoKey("", "GET", "/nope", nil)
 	apError(t, status, body, 404, "no endpoint GET /nope")
+	for _, tt := range []struct{ method, path, allow, message string }{
+		{"GET", "/users/track", "POST", "GET /users/track: use POST"},
+		{"DELETE", "/v1/campaigns/cmp_x", "GET, PUT", "DELETE /v1/campaigns/cmp_x: use GET or PUT"},
+		{"PUT", "/v1/deliveries", "GET", "PUT /v1/deliveries: use GET"},
+	} {
+		req, err := http.NewRequest(tt.method, e.sys.URL+tt.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		apError(t, resp.StatusCode, body, 405, tt.message)
+		if got := resp.Header.Get("Allow"); got != tt.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tt.method, tt.path, got, tt.allow)
+		}
+	}
 }
 
 // apLog is GET /v1/deliveries decoded.
