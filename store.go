@@ -349,16 +349,17 @@ const (
 	ScopeUsersRead       = "hookflow.users.read"
 )
 
-// KnownScopes lists every scope a key can be given.
+// KnownScopes lists every scope a key can be given, in the order help and
+// errors show them: all, then Braze's by family, then Hookflow's own.
 var KnownScopes = []string{
-	ScopeContentBlocksCreate, ScopeContentBlocksUpdate, ScopeContentBlocksList, ScopeContentBlocksInfo,
-	ScopeAll, ScopeUsersTrack, ScopeMessagesSend, ScopeCampaignsTriggerSend,
-	ScopeCampaignsRead, ScopeCampaignsWrite, ScopeDeliveriesRead,
-	ScopeDeliveriesWrite, ScopeUsersRead,
+	ScopeAll,
+	ScopeUsersTrack, ScopeUsersAliasNew, ScopeUsersIdentify, ScopeUsersDelete, ScopeUsersExportIDs,
+	ScopeMessagesSend, ScopeCampaignsTriggerSend, ScopeTransactionalSend,
 	ScopeCampaignsScheduleCreate, ScopeCampaignsScheduleUpdate, ScopeCampaignsScheduleDelete,
 	ScopeMessagesScheduleCreate, ScopeMessagesScheduleUpdate, ScopeMessagesScheduleDelete,
 	ScopeScheduledBroadcasts,
 	ScopeCampaignsList, ScopeCampaignsDetails, ScopeCampaignsDataSeries,
-	ScopeSendsIDCreate, ScopeSendsDataSeries, ScopeTransactionalSend,
-	ScopeUsersAliasNew, ScopeUsersIdentify, ScopeUsersDelete, ScopeUsersExportIDs,
+	ScopeSendsIDCreate, ScopeSendsDataSeries,
+	ScopeContentBlocksCreate, ScopeContentBlocksUpdate, ScopeContentBlocksList, ScopeContentBlocksInfo,
+	ScopeCampaignsRead, ScopeCampaignsWrite, ScopeDeliveriesRead, ScopeDeliveriesWrite, ScopeUsersRead,
 }
