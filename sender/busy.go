@@ -53,8 +53,8 @@ func (b busyHosts) delay(host string, now time.Time, base time.Duration, grow bo
 
 // stalled puts host's backlog off for the longest delay at once, rather
 // than after doubling up to it: a delivery waited maxWait in memory and
-// no slot of the host freed meanwhile (the wait is first come, first
-// served), so the host is slow for certain. At a host answering in 30 s,
+// no attempt to the host started meanwhile, so the host is slow for
+// certain. At a host answering in 30 s,
 // the doubling sent its backlog round the queue, claimed and deferred
 // again, every 0.1 to 3 s for the first seconds; in the bench's neighbours
 // scenario that churn was what the bad neighbours cost the healthy host

@@ -328,3 +328,37 @@ func TestAStalledHostsBacklogIsPutOffAtOnce(t *testing.T) {
 		t.Errorf("%d requests reached the stuck host, want its 2 slots' worth", got)
 	}
 }
+
+// A host with fewer slots than waiters that frees them, however slowly,
+// is not taken for stalled: its waiters past the first slots outwait
+// maxWait, but attempts to it still start, so its backlog keeps the
+// doubling delay rather than 5 s at once (a review found 7.2 s).
+func TestASlowButMovingHostIsNotStalled(t *testing.T) {
+	slow, err := receiver.Start(func(*receiver.Request, int) receiver.Response {
+		return receiver.Response{Delay: 250 * time.Millisecond}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &deferralTimer{Store: openStore(t)}
+	u := newUser()
+	userIDs := make([]string, 40)
+	for i := range userIDs {
+		userIDs[i] = u.ID
+	}
+	enqueue(t, store, u, rawMessage(slow.URL()+"/x", "hi"), userIDs...)
+	gate := hostgate.New(hookflow.SystemClock{}, hostgate.Options{MaxPerHost: 1})
+	run(t, newSender(t, store, 10*time.Second, sender.Options{Gate: gate}))
+	t.Cleanup(func() { slow.Close() })
+
+	// Sixteen wait; the ninth and later pass maxWait at 2 s while one a
+	// quarter-second is sent. By 4 s the doubling reaches 3.2 s at most,
+	// and half again.
+	time.Sleep(4 * time.Second)
+	if got := time.Duration(store.longest.Load()); got >= 5*time.Second {
+		t.Errorf("longest deferral within 4 s of a 1-slot host answering in 250 ms: %s, want under 5 s", got)
+	}
+	if got := slow.Count(); got < 8 {
+		t.Errorf("%d requests reached the host in 4 s, want 8 or more (one each 250 ms)", got)
+	}
+}

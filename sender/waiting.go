@@ -70,6 +70,9 @@ type hostWait struct {
 	// lastUsed is when the host last had a waiter or an attempt start,
 	// for forgetting it.
 	lastUsed time.Time
+	// lastStart is when an attempt to the host last started: one of its
+	// slots was free then.
+	lastStart time.Time
 }
 
 // limit is how many waiters the host may have at now, perHost being the
@@ -98,6 +101,9 @@ func (h *hostWait) took(n int, now time.Time) {
 		h.window, h.started, h.before = h.window.Add(time.Second), 0, h.started
 	}
 	h.started += n
+	if n > 0 {
+		h.lastStart = now
+	}
 }
 
 // waiting is the in-memory wait, by host. The loop adds to it and sends
@@ -186,18 +192,31 @@ func (s *Sender) runWaiting(inflight *sync.WaitGroup) {
 		queue := h.queue
 		kept, started := queue[:0], 0
 		for i, w := range queue {
-			if time.Since(w.since) > maxWait {
-				// It waited maxWait for a slot: the host is slow.
-				s.busy.stalled(host, now)
-				due := now.Add(s.busy.delay(host, now, s.opts.BusyDelay, true))
-				deferred = append(deferred, hookflow.Deferral{DeliveryID: w.o.ID, DueAt: due})
-				continue
-			}
+			expired := time.Since(w.since) > maxWait
 			if len(s.slots) == cap(s.slots) {
+				if expired {
+					// It waited maxWait, for the sender's slots as much
+					// as the host's: not proof the host is slow.
+					due := now.Add(s.busy.delay(host, now, s.opts.BusyDelay, true))
+					deferred = append(deferred, hookflow.Deferral{DeliveryID: w.o.ID, DueAt: due})
+					continue
+				}
 				kept = append(kept, queue[i:]...)
 				break
 			}
 			release, hold := s.acquire(w.o.host)
+			if hold.Reason == hostgate.HoldBusy && expired {
+				// It waited maxWait for a slot of the host. If not one
+				// attempt to the host started meanwhile, the host is
+				// stalled; one with fewer slots than waiters that frees
+				// them slowly only waits longer.
+				if !h.lastStart.After(w.since) {
+					s.busy.stalled(host, now)
+				}
+				due := now.Add(s.busy.delay(host, now, s.opts.BusyDelay, true))
+				deferred = append(deferred, hookflow.Deferral{DeliveryID: w.o.ID, DueAt: due})
+				continue
+			}
 			if hold.Reason == hostgate.HoldBusy {
 				kept = append(kept, queue[i:]...)
 				break
