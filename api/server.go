@@ -16,6 +16,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,7 +158,12 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if allowed := methodsFor(mux, r); len(allowed) > 0 {
-			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			header := allowed
+			if slices.Contains(allowed, http.MethodGet) {
+				// A GET route answers HEAD too (net/http).
+				header = append(slices.Clone(allowed), http.MethodHead)
+			}
+			w.Header().Set("Allow", strings.Join(header, ", "))
 			writeError(w, r, s.log, errorf(http.StatusMethodNotAllowed, "%s %s: use %s",
 				r.Method, r.URL.Path, strings.Join(allowed, " or ")))
 			return

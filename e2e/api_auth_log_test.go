@@ -79,8 +79,8 @@ func TestAPIAuth(t *testing.T) {
 	apError(t, status, body, 404, "no endpoint GET /nope")
 	for _, tt := range []struct{ method, path, allow, message string }{
 		{"GET", "/users/track", "POST", "GET /users/track: use POST"},
-		{"DELETE", "/v1/campaigns/cmp_x", "GET, PUT", "DELETE /v1/campaigns/cmp_x: use GET or PUT"},
-		{"PUT", "/v1/deliveries", "GET", "PUT /v1/deliveries: use GET"},
+		{"DELETE", "/v1/campaigns/cmp_x", "GET, PUT, HEAD", "DELETE /v1/campaigns/cmp_x: use GET or PUT"},
+		{"PUT", "/v1/deliveries", "GET, HEAD", "PUT /v1/deliveries: use GET"},
 	} {
 		req, err := http.NewRequest(tt.method, e.sys.URL+tt.path, nil)
 		if err != nil {
