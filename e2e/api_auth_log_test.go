@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -22,21 +20,8 @@ func TestAPIAuth(t *testing.T) {
 	status, body := e.sys.DoKey("", "POST", "/users/track", track)
 	apError(t, status, body, 401, "missing API key: send it as 'Authorization: Bearer <key>' (create one with 'hookflow keys create')")
 	for _, header := range []string{"Basic abc", "hf_secret-without-bearer", "Bearer "} {
-		req, err := http.NewRequest("GET", e.sys.URL+"/v1/campaigns", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", header)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		apError(t, resp.StatusCode, body, 401, "Authorization header is not 'Bearer <key>': send it as 'Authorization: Bearer <key>' (create one with 'hookflow keys create')")
+		status, _, body := bcDoAuth(t, e.sys.URL, header, "GET", "/v1/campaigns", "")
+		apError(t, status, body, 401, "Authorization header is not 'Bearer <key>': send it as 'Authorization: Bearer <key>' (create one with 'hookflow keys create')")
 	}
 	status, body = e.sys.DoKey("hf_not-a-key", "GET", "/v1/campaigns", nil)
 	apError(t, status, body, 401, "invalid API key: this server has no such key (keys live in the server's database: was it created with the same --data-dir?)")
@@ -82,21 +67,9 @@ func TestAPIAuth(t *testing.T) {
 		{"DELETE", "/v1/campaigns/cmp_x", "GET, PUT, HEAD", "DELETE /v1/campaigns/cmp_x: use GET or PUT"},
 		{"PUT", "/v1/deliveries", "GET, HEAD", "PUT /v1/deliveries: use GET"},
 	} {
-		req, err := http.NewRequest(tt.method, e.sys.URL+tt.path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		apError(t, resp.StatusCode, body, 405, tt.message)
-		if got := resp.Header.Get("Allow"); got != tt.allow {
+		status, header, body := bcDo(t, e.sys.URL, e.sys.Key, tt.method, tt.path, "")
+		apError(t, status, body, 405, tt.message)
+		if got := header.Get("Allow"); got != tt.allow {
 			t.Errorf("%s %s: Allow %q, want %q", tt.method, tt.path, got, tt.allow)
 		}
 	}

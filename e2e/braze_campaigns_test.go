@@ -23,16 +23,22 @@ import (
 	"github.com/hookflow/hookflow/trigger"
 )
 
-// bcGet does an authorized request with key and returns status, headers
+// bcDo does an authorized request with key and returns status, headers
 // and body.
 func bcDo(t *testing.T, base, key, method, path, body string) (int, http.Header, []byte) {
+	t.Helper()
+	return bcDoAuth(t, base, "Bearer "+key, method, path, body)
+}
+
+// bcDoAuth is bcDo with the Authorization header as given.
+func bcDoAuth(t *testing.T, base, authorization, method, path, body string) (int, http.Header, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Authorization", authorization)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

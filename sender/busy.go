@@ -54,12 +54,11 @@ func (b busyHosts) delay(host string, now time.Time, base time.Duration, grow bo
 // stalled puts host's backlog off for the longest delay at once, rather
 // than after doubling up to it: a delivery waited maxWait in memory and
 // no attempt to the host started meanwhile, so the host is slow for
-// certain. At a host answering in 30 s,
-// the doubling sent its backlog round the queue, claimed and deferred
-// again, every 0.1 to 3 s for the first seconds; in the bench's neighbours
-// scenario that churn was what the bad neighbours cost the healthy host
-// beyond their traffic. A host that frees a slot again (free) or turns
-// fast starts from the base.
+// certain. At a host answering in 30 s, the doubling sent its backlog
+// round the queue, claimed and deferred again, every 0.1 to 3 s for the
+// first seconds; in the bench's neighbours scenario that churn was what
+// the bad neighbours cost the healthy host beyond their traffic. A host
+// that frees a slot again (free) or turns fast starts from the base.
 func (b busyHosts) stalled(host string, now time.Time) {
 	if h := b[host]; h != nil && h.delay >= maxBusyDelay {
 		return

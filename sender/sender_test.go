@@ -272,10 +272,41 @@ type deferralTimer struct {
 
 func (d *deferralTimer) note(now time.Time, ds []hookflow.Deferral) {
 	for _, x := range ds {
-		if late := int64(x.DueAt.Sub(now)); late > d.longest.Load() {
-			d.longest.Store(late)
+		late := int64(x.DueAt.Sub(now))
+		for {
+			old := d.longest.Load()
+			if late <= old || d.longest.CompareAndSwap(old, late) {
+				break
+			}
 		}
 	}
+}
+
+// backlogTo enqueues n deliveries to a receiver that answers after
+// delay, and runs a sender that lets the receiver's host have perHost
+// attempts at once; it returns the store that times the deferrals.
+func backlogTo(t *testing.T, delay time.Duration, n, perHost int) (*deferralTimer, *receiver.Receiver) {
+	t.Helper()
+	rcv, err := receiver.Start(func(*receiver.Request, int) receiver.Response {
+		return receiver.Response{Delay: delay}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &deferralTimer{Store: openStore(t)}
+	u := newUser()
+	userIDs := make([]string, n)
+	for i := range userIDs {
+		userIDs[i] = u.ID
+	}
+	enqueue(t, store, u, rawMessage(rcv.URL()+"/x", "hi"), userIDs...)
+	gate := hostgate.New(hookflow.SystemClock{}, hostgate.Options{MaxPerHost: perHost})
+	run(t, newSender(t, store, delay+10*time.Second, sender.Options{Gate: gate}))
+	// Closing cuts the held requests, so the sender's shutdown does not
+	// wait for them: registered after run, it runs before the sender
+	// stops.
+	t.Cleanup(func() { rcv.Close() })
+	return store, rcv
 }
 
 func (d *deferralTimer) SaveAndClaim(ctx context.Context, now time.Time, w hookflow.QueueWrite,
@@ -290,30 +321,12 @@ func (d *deferralTimer) Defer(ctx context.Context, now time.Time, ds []hookflow.
 }
 
 // Once a delivery has waited in memory for a host's slot as long as it may
-// (2 s) and none freed, the host is slow for certain, and its backlog goes
+// (2 s) and no attempt to the host started, the host is slow for certain, and its backlog goes
 // back to the queue for the longest delay (5 s and up to half again) at
 // once. Before, the delay doubled from 0.1 s, and the backlog of a host
 // answering in 30 s went round the queue every few hundred milliseconds.
 func TestAStalledHostsBacklogIsPutOffAtOnce(t *testing.T) {
-	slow, err := receiver.Start(func(*receiver.Request, int) receiver.Response {
-		return receiver.Response{Delay: 30 * time.Second}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &deferralTimer{Store: openStore(t)}
-	u := newUser()
-	userIDs := make([]string, 60)
-	for i := range userIDs {
-		userIDs[i] = u.ID
-	}
-	enqueue(t, store, u, rawMessage(slow.URL()+"/x", "hi"), userIDs...)
-	gate := hostgate.New(hookflow.SystemClock{}, hostgate.Options{MaxPerHost: 2})
-	run(t, newSender(t, store, 40*time.Second, sender.Options{Gate: gate}))
-	// Closing cuts the held requests, so the sender's shutdown does not
-	// wait 30 s for them: registered after run, it runs before the sender
-	// stops.
-	t.Cleanup(func() { slow.Close() })
+	store, slow := backlogTo(t, 30*time.Second, 60, 2)
 
 	// By 5 s the doubling reaches at most 3.2 s (and half again): the
 	// longest delay comes only from the stall, at about 2 s.
@@ -334,22 +347,7 @@ func TestAStalledHostsBacklogIsPutOffAtOnce(t *testing.T) {
 // maxWait, but attempts to it still start, so its backlog keeps the
 // doubling delay rather than 5 s at once (a review found 7.2 s).
 func TestASlowButMovingHostIsNotStalled(t *testing.T) {
-	slow, err := receiver.Start(func(*receiver.Request, int) receiver.Response {
-		return receiver.Response{Delay: 250 * time.Millisecond}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &deferralTimer{Store: openStore(t)}
-	u := newUser()
-	userIDs := make([]string, 40)
-	for i := range userIDs {
-		userIDs[i] = u.ID
-	}
-	enqueue(t, store, u, rawMessage(slow.URL()+"/x", "hi"), userIDs...)
-	gate := hostgate.New(hookflow.SystemClock{}, hostgate.Options{MaxPerHost: 1})
-	run(t, newSender(t, store, 10*time.Second, sender.Options{Gate: gate}))
-	t.Cleanup(func() { slow.Close() })
+	store, slow := backlogTo(t, 250*time.Millisecond, 40, 1)
 
 	// Sixteen wait; the ninth and later pass maxWait at 2 s while one a
 	// quarter-second is sent. By 4 s the doubling reaches 3.2 s at most,

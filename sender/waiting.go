@@ -191,14 +191,17 @@ func (s *Sender) runWaiting(inflight *sync.WaitGroup) {
 	for host, h := range s.waits.hosts {
 		queue := h.queue
 		kept, started := queue[:0], 0
+		putOff := func(w waiter) {
+			due := now.Add(s.busy.delay(host, now, s.opts.BusyDelay, true))
+			deferred = append(deferred, hookflow.Deferral{DeliveryID: w.o.ID, DueAt: due})
+		}
 		for i, w := range queue {
 			expired := time.Since(w.since) > maxWait
 			if len(s.slots) == cap(s.slots) {
 				if expired {
 					// It waited maxWait, for the sender's slots as much
 					// as the host's: not proof the host is slow.
-					due := now.Add(s.busy.delay(host, now, s.opts.BusyDelay, true))
-					deferred = append(deferred, hookflow.Deferral{DeliveryID: w.o.ID, DueAt: due})
+					putOff(w)
 					continue
 				}
 				kept = append(kept, queue[i:]...)
@@ -213,8 +216,7 @@ func (s *Sender) runWaiting(inflight *sync.WaitGroup) {
 				if !h.lastStart.After(w.since) {
 					s.busy.stalled(host, now)
 				}
-				due := now.Add(s.busy.delay(host, now, s.opts.BusyDelay, true))
-				deferred = append(deferred, hookflow.Deferral{DeliveryID: w.o.ID, DueAt: due})
+				putOff(w)
 				continue
 			}
 			if hold.Reason == hostgate.HoldBusy {
